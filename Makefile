@@ -1,0 +1,91 @@
+# cascade: `make` builds build/cascade; `make test` runs every test under
+# ASan+UBSan; `make run` serves ./var on [::]:8080.
+
+CC	?= cc
+CLANG	?= clang
+PKGS	 = libmicrohttpd libzstd libcrypto libsodium sqlite3 jansson inih
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libcurl 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+CURL_LIBS  := $(shell pkg-config --libs libcurl 2>/dev/null)
+
+WARN	 = -Wall -Wextra -Wshadow -Wconversion -Wformat=2 \
+	   -Wstrict-prototypes -Wmissing-prototypes -Wvla
+ifeq ($(CI),true)
+WARN	+= -Werror
+endif
+BASE	 = -std=c11 -D_GNU_SOURCE -Isrc $(WARN) $(PKG_CFLAGS)
+REL	 = -O2 -g -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fPIE
+REL_LD	 = -pie -Wl,-z,relro,-z,now
+SAN	 = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	   -fno-sanitize-recover=undefined
+
+SRCS	 = $(filter-out src/main.c,$(wildcard src/*.c))
+HDRS	 = $(wildcard src/*.h)
+OBJS	 = $(SRCS:src/%.c=build/obj/%.o)
+SOBJS	 = $(SRCS:src/%.c=build/asan/obj/%.o)
+UNITS	 = $(patsubst tests/unit/%.c,build/asan/tests/%,$(wildcard tests/unit/test_*.c))
+ITOOLS	 = $(patsubst tests/integration/%.c,build/asan/tests/%,$(wildcard tests/integration/*.c))
+FUZZERS	 = $(patsubst fuzz/fuzz_%.c,build/fuzz/fuzz_%,$(wildcard fuzz/fuzz_*.c))
+
+.PHONY: all deps run test check fuzz clean bench
+all: build/cascade
+
+deps:
+	@scripts/install-deps
+
+build/obj/%.o: src/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(REL) $(CFLAGS) -c $< -o $@
+
+build/cascade: build/obj/main.o build/libcascade.a
+	$(CC) $(REL) $(REL_LD) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+build/libcascade.a: $(OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/asan/obj/%.o: src/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(SAN) $(CFLAGS) -c $< -o $@
+
+build/asan/libcascade.a: $(SOBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/asan/cascade: build/asan/obj/main.o build/asan/libcascade.a
+	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
+
+build/asan/tests/%: tests/unit/%.c tests/check.h build/asan/libcascade.a
+	@mkdir -p $(@D)
+	$(CC) $(BASE) -Itests $(SAN) -o $@ $< build/asan/libcascade.a $(PKG_LIBS)
+
+build/asan/tests/%: tests/integration/%.c build/asan/libcascade.a
+	@mkdir -p $(@D)
+	$(CC) $(BASE) -Itests $(SAN) -o $@ $< build/asan/libcascade.a $(PKG_LIBS) $(CURL_LIBS)
+
+build/fuzz/fuzz_%: fuzz/fuzz_%.c $(SRCS) $(HDRS)
+	@mkdir -p $(@D)
+	$(CLANG) -std=c11 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -g -O1 \
+	    -fsanitize=fuzzer,address,undefined -o $@ $< \
+	    $(filter-out src/main.c,$(SRCS)) $(PKG_LIBS)
+
+fuzz: $(FUZZERS)
+
+check: build/cascade build/asan/cascade $(UNITS) $(ITOOLS) $(FUZZERS)
+	@tests/run
+
+test: deps
+	@$(MAKE) --no-print-directory check
+
+run: deps
+	@$(MAKE) --no-print-directory build/cascade
+	@[ -d var ] || build/cascade init -d var
+	build/cascade serve -d var --listen '[::]:8080'
+
+bench: deps
+	@$(MAKE) --no-print-directory build/cascade
+	bench/delta
+	bench/serve
+
+clean:
+	rm -rf build

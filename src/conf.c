@@ -1,0 +1,300 @@
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "fs.h"
+#include "ts.h"
+#include "banned.h"
+
+const char conf_sample[] =
+"; cascade.conf: the configuration of one cascade data directory.\n"
+"; Every key is optional; the values shown are the embedded defaults.\n"
+"; See docs/configuration.md for the reference.\n"
+"\n"
+"[repository]\n"
+"; the local channel that `cascade publish` signs\n"
+"channel = main\n"
+"; deltas are made from each of this many previous versions to a new one\n"
+"delta_window = 30\n"
+"; versions kept per component by `cascade gc` (and the server, daily)\n"
+"retention = 30\n"
+"; how long a manifest stays valid; the server re-signs at half-life\n"
+"manifest_expires = 7d\n"
+"default_kind = pattern\n"
+"default_edition = standard\n"
+"\n"
+"[server]\n"
+"; repeat the key for more addresses; [::]:PORT is dual stack\n"
+"listen = [::]:8080\n"
+"; worker threads, 0 for one per core\n"
+"threads = 0\n"
+"; bytes of memory per connection (request headers must fit)\n"
+"connection_memory = 4096\n"
+"connection_limit = 10000\n"
+"; seconds an idle keep-alive connection is kept\n"
+"connection_timeout = 120\n"
+"gc_interval = 1d\n"
+"\n"
+"; per-component overrides\n"
+"; [component virus-pattern]\n"
+"; retention = 10\n"
+"; delta_window = 10\n";
+
+struct conf_parse_ctx {
+	struct conf	*c;
+	char		*err;
+	int		 failed;
+};
+
+int
+conf_valid_name(const char *name, int allow_slash)
+{
+	size_t	 i, n = strlen(name);
+
+	if (n == 0 || n > CONF_NAME_MAX)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char ch = name[i];
+
+		if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'))
+			continue;
+		if (i == 0)
+			return 0;
+		if (ch == '.' || ch == '_' || ch == '-')
+			continue;
+		/* a slash separates parts that each start alphanumeric */
+		if (ch == '/' && allow_slash && i + 1 < n &&
+		    name[i + 1] != '/' && name[i + 1] != '.' &&
+		    name[i + 1] != '-' && name[i + 1] != '_')
+			continue;
+		return 0;
+	}
+	return 1;
+}
+
+void
+conf_defaults(struct conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	memcpy(c->channel, "main", 5);
+	c->delta_window = 30;
+	c->retention = 30;
+	c->manifest_expires = 7 * 86400;
+	memcpy(c->default_kind, "pattern", 8);
+	memcpy(c->default_edition, "standard", 9);
+	c->threads = 0;
+	c->connection_memory = 4096;
+	c->connection_limit = 10000;
+	c->connection_timeout = 120;
+	c->gc_interval = 86400;
+}
+
+static int
+conf_int(const char *v, int min, int max, int *ret)
+{
+	uint64_t	 u;
+
+	if (ts_parse_u64(v, (uint64_t)min, (uint64_t)max, &u) < 0)
+		return -EBADMSG;
+	*ret = (int)u;
+	return 0;
+}
+
+static int
+conf_name(const char *v, char *dst, int allow_slash)
+{
+	if (!conf_valid_name(v, allow_slash))
+		return -EBADMSG;
+	memcpy(dst, v, strlen(v) + 1);
+	return 0;
+}
+
+static struct conf_component *
+conf_component_get(struct conf *c, const char *name, int create)
+{
+	struct conf_component	*cc;
+	int			 i;
+
+	for (i = 0; i < c->ncomponents; i++)
+		if (strcmp(c->components[i].name, name) == 0)
+			return &c->components[i];
+	if (!create || c->ncomponents == CONF_COMPONENTS_MAX)
+		return NULL;
+	cc = &c->components[c->ncomponents++];
+	memcpy(cc->name, name, strlen(name) + 1);
+	cc->retention = 0;
+	cc->delta_window = -1;
+	return cc;
+}
+
+static int
+conf_set(struct conf *c, const char *section, const char *key,
+    const char *v)
+{
+	struct conf_component	*cc;
+
+	if (strlen(v) >= CONF_VALUE_MAX)
+		return -E2BIG;
+	if (strcmp(section, "repository") == 0) {
+		if (strcmp(key, "channel") == 0)
+			return conf_name(v, c->channel, 0);
+		if (strcmp(key, "delta_window") == 0)
+			return conf_int(v, 0, 1000, &c->delta_window);
+		if (strcmp(key, "retention") == 0)
+			return conf_int(v, 1, 100000, &c->retention);
+		if (strcmp(key, "manifest_expires") == 0) {
+			if (ts_duration_parse(v, &c->manifest_expires) < 0 ||
+			    c->manifest_expires < 60)
+				return -EBADMSG;
+			return 0;
+		}
+		if (strcmp(key, "default_kind") == 0)
+			return conf_name(v, c->default_kind, 0);
+		if (strcmp(key, "default_edition") == 0)
+			return conf_name(v, c->default_edition, 0);
+		return -ENOENT;
+	}
+	if (strcmp(section, "server") == 0) {
+		if (strcmp(key, "listen") == 0) {
+			if (c->nlisten == CONF_LISTEN_MAX)
+				return -E2BIG;
+			memcpy(c->listen[c->nlisten++], v, strlen(v) + 1);
+			return 0;
+		}
+		if (strcmp(key, "threads") == 0)
+			return conf_int(v, 0, 256, &c->threads);
+		if (strcmp(key, "connection_memory") == 0)
+			return conf_int(v, 1024, 1 << 20, &c->connection_memory);
+		if (strcmp(key, "connection_limit") == 0)
+			return conf_int(v, 1, 1000000, &c->connection_limit);
+		if (strcmp(key, "connection_timeout") == 0)
+			return conf_int(v, 1, 86400, &c->connection_timeout);
+		if (strcmp(key, "gc_interval") == 0) {
+			if (ts_duration_parse(v, &c->gc_interval) < 0 ||
+			    c->gc_interval < 60)
+				return -EBADMSG;
+			return 0;
+		}
+		return -ENOENT;
+	}
+	if (strncmp(section, "component ", 10) == 0) {
+		if (!conf_valid_name(section + 10, 1))
+			return -EBADMSG;
+		cc = conf_component_get(c, section + 10, 1);
+		if (cc == NULL)
+			return -E2BIG;
+		if (strcmp(key, "retention") == 0)
+			return conf_int(v, 1, 100000, &cc->retention);
+		if (strcmp(key, "delta_window") == 0)
+			return conf_int(v, 0, 1000, &cc->delta_window);
+		return -ENOENT;
+	}
+	return -ENOENT;
+}
+
+static int
+conf_handler(void *user, const char *section, const char *key,
+    const char *value)
+{
+	struct conf_parse_ctx	*ctx = user;
+	int			 r;
+
+	if (ctx->failed)
+		return 0;
+	r = conf_set(ctx->c, section, key, value);
+	if (r == 0)
+		return 1;
+	ctx->failed = 1;
+	if (r == -ENOENT)
+		snprintf(ctx->err, CONF_ERROR_MAX, "unknown key '%s' in [%s]",
+		    key, section);
+	else
+		snprintf(ctx->err, CONF_ERROR_MAX, "bad value '%.64s' for "
+		    "'%s' in [%s]", value, key, section);
+	return 0;
+}
+
+int
+conf_parse(struct conf *c, const char *p, size_t len,
+    char err[CONF_ERROR_MAX])
+{
+	struct conf_parse_ctx	 ctx = { c, err, 0 };
+	char			*text, msg[CONF_ERROR_MAX];
+	int			 line;
+
+	err[0] = '\0';
+	if (len > CONF_SIZE_MAX) {
+		snprintf(err, CONF_ERROR_MAX, "file over %u bytes",
+		    CONF_SIZE_MAX);
+		return -E2BIG;
+	}
+	if (memchr(p, '\0', len) != NULL) {
+		snprintf(err, CONF_ERROR_MAX, "file holds a NUL byte");
+		return -EBADMSG;
+	}
+	text = malloc(len + 1);
+	if (text == NULL)
+		return -ENOMEM;
+	memcpy(text, p, len);
+	text[len] = '\0';
+	line = ini_parse_string(text, conf_handler, &ctx);
+	free(text);
+	if (line == 0)
+		return 0;
+	if (line < 0)
+		return -ENOMEM;
+	if (!ctx.failed)
+		snprintf(err, CONF_ERROR_MAX, "line %d: syntax error", line);
+	else {
+		snprintf(msg, sizeof(msg), "line %d: ", line);
+		if (strlen(msg) + strlen(err) < CONF_ERROR_MAX) {
+			memmove(err + strlen(msg), err, strlen(err) + 1);
+			memcpy(err, msg, strlen(msg));
+		}
+	}
+	return -EBADMSG;
+}
+
+int
+conf_load(struct conf *c, const char *path, char err[CONF_ERROR_MAX])
+{
+	struct buf	 b;
+	int		 r;
+
+	conf_defaults(c);
+	err[0] = '\0';
+	buf_init(&b, CONF_SIZE_MAX);
+	r = fs_read(&b, path);
+	if (r == 0)
+		r = conf_parse(c, b.ptr != NULL ? b.ptr : "", b.len, err);
+	buf_release(&b);
+	return r;
+}
+
+int
+conf_retention(const struct conf *c, const char *component)
+{
+	int	 i;
+
+	for (i = 0; i < c->ncomponents; i++)
+		if (strcmp(c->components[i].name, component) == 0 &&
+		    c->components[i].retention > 0)
+			return c->components[i].retention;
+	return c->retention;
+}
+
+int
+conf_delta_window(const struct conf *c, const char *component)
+{
+	int	 i;
+
+	for (i = 0; i < c->ncomponents; i++)
+		if (strcmp(c->components[i].name, component) == 0 &&
+		    c->components[i].delta_window >= 0)
+			return c->components[i].delta_window;
+	return c->delta_window;
+}

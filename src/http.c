@@ -1,0 +1,476 @@
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "http.h"
+#include "log.h"
+#include "banned.h"
+
+#define HTTP_ERROR_BODY_MAX	1024
+#define HTTP_BACKLOG		4096
+
+struct http_server {
+	struct MHD_Daemon	*d[HTTP_LISTEN_MAX];
+	char			 addr[HTTP_LISTEN_MAX][HTTP_ADDR_MAX];
+	int			 n;
+	http_handler		 handler;
+	void			*ctx;
+};
+
+struct http_request {
+	struct MHD_Connection	*c;
+	const char		*method;
+	const char		*path;
+	int			 replied;
+};
+
+/* "[v6]:port", "v4:port", ":port" (all addresses, dual stack). */
+static int
+http_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in6	*s6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in	*s4 = (struct sockaddr_in *)ss;
+	char			 host[HTTP_ADDR_MAX];
+	const char		*colon, *port;
+	unsigned long		 p;
+	char			*end;
+	size_t			 hl;
+
+	memset(ss, 0, sizeof(*ss));
+	if (s[0] == '[') {
+		colon = strstr(s, "]:");
+		if (colon == NULL)
+			return -EINVAL;
+		hl = (size_t)(colon - s - 1);
+		port = colon + 2;
+		s++;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL)
+			return -EINVAL;
+		hl = (size_t)(colon - s);
+		port = colon + 1;
+	}
+	if (hl >= sizeof(host) || *port < '0' || *port > '9')
+		return -EINVAL;
+	errno = 0;
+	p = strtoul(port, &end, 10);
+	if (*end != '\0' || errno != 0 || p > 65535)
+		return -EINVAL;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	if (hl == 0 || strcmp(host, "*") == 0)
+		memcpy(host, "::", 3);
+	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)p);
+		*len = sizeof(*s6);
+		return 0;
+	}
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)p);
+		*len = sizeof(*s4);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int
+http_listen(const char *spec, char *bound, size_t boundsize)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	char			 host[INET6_ADDRSTRLEN];
+	int			 fd, one = 1, zero = 0, r;
+
+	r = http_parse_addr(spec, &ss, &len);
+	if (r < 0)
+		return r;
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6)	/* [::] serves IPv4 too */
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 ||
+	    listen(fd, HTTP_BACKLOG) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	len = sizeof(ss);
+	getsockname(fd, (struct sockaddr *)&ss, &len);
+	if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+		snprintf(bound, boundsize, "[%s]:%u", host,
+		    ntohs(s6->sin6_port));
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+		snprintf(bound, boundsize, "%s:%u", host, ntohs(s4->sin_port));
+	}
+	return fd;
+}
+
+static enum MHD_Result
+http_access(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	static int		 seen;
+	struct http_server	*s = cls;
+	struct http_request	 req;
+
+	(void)version;
+	(void)upload_data;
+	/* libmicrohttpd closes the connection after a response queued on
+	 * the first call, which comes before the body; answer on a later
+	 * one, when the request is whole. No endpoint here takes a body:
+	 * one sent anyway is read and dropped. */
+	if (*con_cls == NULL) {
+		*con_cls = &seen;
+		return MHD_YES;
+	}
+	req.c = c;
+	req.method = method;
+	req.path = url;
+	req.replied = 0;
+	if (*upload_data_size != 0) {
+		/* no endpoint takes a body: refuse it rather than read it */
+		*upload_data_size = 0;
+		http_reply_error(&req, 413, "payload_too_large",
+		    "this resource takes no request body");
+		return MHD_YES;
+	}
+	s->handler(s->ctx, &req);
+	if (!req.replied)
+		http_reply_error(&req, 500, "internal", "no response");
+	return MHD_YES;
+}
+
+static void
+http_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char	 line[512];
+
+	(void)cls;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	line[strcspn(line, "\n")] = '\0';
+	log_debug("http: %s", line);
+}
+
+int
+http_server_start(const struct http_config *c, http_handler h, void *ctx,
+    struct http_server **ret_s, char *err, size_t errsize)
+{
+	struct http_server	*s;
+	unsigned int		 flags;
+	int			 i, fd;
+
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return -ENOMEM;
+	s->handler = h;
+	s->ctx = ctx;
+	flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	for (i = 0; i < c->nlisten && i < HTTP_LISTEN_MAX; i++) {
+		fd = http_listen(c->listen[i], s->addr[i], HTTP_ADDR_MAX);
+		if (fd < 0) {
+			snprintf(err, errsize, "cannot listen on '%s': %s",
+			    c->listen[i], fd == -EINVAL ?
+			    "not an address:port" : strerror(-fd));
+			http_server_stop(s);
+			return fd;
+		}
+		s->d[i] = MHD_start_daemon(flags, 0, NULL, NULL,
+		    http_access, s,
+		    MHD_OPTION_LISTEN_SOCKET, fd,
+		    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)c->threads,
+		    MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		    (size_t)c->connection_memory,
+		    MHD_OPTION_CONNECTION_LIMIT,
+		    (unsigned int)c->connection_limit,
+		    MHD_OPTION_CONNECTION_TIMEOUT,
+		    (unsigned int)c->connection_timeout,
+		    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)HTTP_BACKLOG,
+		    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL,
+		    MHD_OPTION_END);
+		if (s->d[i] == NULL) {
+			close(fd);
+			snprintf(err, errsize, "cannot start the HTTP server "
+			    "on '%s'", c->listen[i]);
+			http_server_stop(s);
+			return -EIO;
+		}
+		s->n = i + 1;
+	}
+	*ret_s = s;
+	return 0;
+}
+
+void
+http_server_stop(struct http_server *s)
+{
+	int	 i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->n; i++) {
+		MHD_socket fd = MHD_quiesce_daemon(s->d[i]);
+
+		MHD_stop_daemon(s->d[i]);
+		if (fd != MHD_INVALID_SOCKET)
+			close(fd);
+	}
+	free(s);
+}
+
+const char *
+http_server_address(const struct http_server *s, int i)
+{
+	return i >= 0 && i < s->n ? s->addr[i] : NULL;
+}
+
+const char *
+http_method(const struct http_request *req)
+{
+	return req->method;
+}
+
+const char *
+http_path(const struct http_request *req)
+{
+	return req->path;
+}
+
+int
+http_is_head(const struct http_request *req)
+{
+	return strcmp(req->method, MHD_HTTP_METHOD_HEAD) == 0;
+}
+
+const char *
+http_header(const struct http_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->c, MHD_HEADER_KIND, name);
+}
+
+const char *
+http_query(const struct http_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->c, MHD_GET_ARGUMENT_KIND,
+	    name);
+}
+
+struct http_response *
+http_response_copy(const void *p, size_t n)
+{
+	return (struct http_response *)MHD_create_response_from_buffer(n,
+	    (void *)(uintptr_t)p, MHD_RESPMEM_MUST_COPY);
+}
+
+struct http_response *
+http_response_fd(int fd, uint64_t off, uint64_t n)
+{
+	struct MHD_Response	*r;
+
+	r = MHD_create_response_from_fd_at_offset64(n, fd, off);
+	if (r == NULL)
+		close(fd);
+	return (struct http_response *)r;
+}
+
+/* Never called: a 304 carries no body. */
+static ssize_t
+http_no_body(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	(void)cls;
+	(void)pos;
+	(void)buf;
+	(void)max;
+	return MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+struct http_response *
+http_response_not_modified(uint64_t full_length)
+{
+	/* libmicrohttpd sends the response's size as Content-Length even on
+	 * a 304, where "0" would claim the resource is empty: give it the
+	 * size of the 200 answer, which RFC 9110 section 8.6 allows */
+	return (struct http_response *)MHD_create_response_from_callback(
+	    full_length, 4096, http_no_body, NULL, NULL);
+}
+
+int
+http_response_header(struct http_response *r, const char *name,
+    const char *value)
+{
+	return MHD_add_response_header((struct MHD_Response *)r, name,
+	    value) == MHD_YES ? 0 : -ENOMEM;
+}
+
+void
+http_response_free(struct http_response *r)
+{
+	if (r != NULL)
+		MHD_destroy_response((struct MHD_Response *)r);
+}
+
+void
+http_reply_keep(struct http_request *req, unsigned status,
+    struct http_response *r)
+{
+	req->replied = 1;
+	if (r == NULL) {
+		/* out of memory: MHD answers with an internal error */
+		return;
+	}
+	MHD_queue_response(req->c, status, (struct MHD_Response *)r);
+}
+
+void
+http_reply(struct http_request *req, unsigned status, struct http_response *r)
+{
+	http_reply_keep(req, status, r);
+	http_response_free(r);
+}
+
+struct http_response *
+http_error_new(const char *error, const char *detail)
+{
+	struct http_response	*r;
+	struct buf		 b;
+
+	buf_init(&b, HTTP_ERROR_BODY_MAX);
+	if (buf_puts(&b, "{\"error\": ") < 0 || buf_json_str(&b, error) < 0 ||
+	    buf_puts(&b, ", \"detail\": ") < 0 ||
+	    buf_json_str(&b, detail) < 0 || buf_puts(&b, "}\n") < 0) {
+		buf_reset(&b);
+		buf_puts(&b, "{\"error\": \"internal\", \"detail\": \"\"}\n");
+	}
+	r = http_response_copy(b.ptr, b.len);
+	buf_release(&b);
+	if (r != NULL && (http_response_header(r, "Content-Type",
+	    "application/json") < 0 ||
+	    http_response_header(r, "Cache-Control", "no-store") < 0)) {
+		http_response_free(r);
+		r = NULL;
+	}
+	return r;
+}
+
+void
+http_reply_error(struct http_request *req, unsigned status,
+    const char *error, const char *detail)
+{
+	struct http_response	*r;
+
+	r = http_error_new(error, detail);
+	if (r != NULL && status == 405)
+		http_response_header(r, "Allow", "GET, HEAD");
+	http_reply(req, status, r);
+}
+
+static int
+http_u64(const char **p, uint64_t *ret)
+{
+	uint64_t	 v = 0;
+	int		 any = 0;
+
+	while (**p >= '0' && **p <= '9') {
+		unsigned d = (unsigned)(**p - '0');
+
+		if (v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+		(*p)++;
+		any = 1;
+	}
+	if (!any)
+		return -1;
+	*ret = v;
+	return 0;
+}
+
+int
+http_range_parse(const char *h, uint64_t size, uint64_t *ret_off,
+    uint64_t *ret_len)
+{
+	uint64_t	 a, b;
+	const char	*p = h;
+
+	if (h == NULL || strncmp(p, "bytes=", 6) != 0)
+		return 0;
+	p += 6;
+	while (*p == ' ')
+		p++;
+	if (*p == '-') {		/* the last N bytes */
+		p++;
+		if (http_u64(&p, &b) < 0)
+			return 0;
+		while (*p == ' ')
+			p++;
+		if (*p != '\0')
+			return 0;	/* a list: send it all */
+		if (b == 0 || size == 0)
+			return -ERANGE;
+		if (b > size)
+			b = size;
+		*ret_off = size - b;
+		*ret_len = b;
+		return 1;
+	}
+	if (http_u64(&p, &a) < 0 || *p++ != '-')
+		return 0;
+	b = UINT64_MAX;
+	if (*p >= '0' && *p <= '9' && http_u64(&p, &b) < 0)
+		return 0;
+	while (*p == ' ')
+		p++;
+	if (*p != '\0' || b < a)
+		return 0;
+	if (a >= size)
+		return -ERANGE;
+	if (b >= size)
+		b = size - 1;
+	*ret_off = a;
+	*ret_len = b - a + 1;
+	return 1;
+}
+
+int
+http_etag_match(const char *inm, const char *etag)
+{
+	size_t	 n = strlen(etag);
+	const char *p = inm;
+
+	if (p == NULL)
+		return 0;
+	while (*p != '\0') {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '*')
+			return 1;
+		if (strncmp(p, "W/", 2) == 0)	/* weak comparison */
+			p += 2;
+		if (strncmp(p, etag, n) == 0 &&
+		    (p[n] == '\0' || p[n] == ',' || p[n] == ' ' ||
+		    p[n] == '\t'))
+			return 1;
+		while (*p != '\0' && *p != ',')
+			p++;
+	}
+	return 0;
+}

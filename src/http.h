@@ -1,0 +1,88 @@
+/*
+ * http: the HTTP server, on libmicrohttpd (the only module that includes
+ * it). One daemon per listening address, each with a pool of threads on
+ * epoll; request handling is the caller's, through one handler.
+ *
+ * Responses are reference-counted: a handler may reply with a response it
+ * built for this request (http_reply takes it over) or with a prebuilt
+ * one it keeps (http_reply_keep), which many threads may send at once.
+ * Also here: the parsing of Range and If-None-Match, which takes
+ * untrusted header values and never fails hard: a malformed Range is
+ * ignored, as RFC 9110 allows.
+ */
+#ifndef HTTP_H
+#define HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HTTP_LISTEN_MAX		8
+#define HTTP_ADDR_MAX		128	/* "[v6 address]:port" */
+
+struct http_server;
+struct http_request;
+struct http_response;
+
+struct http_config {
+	const char	*listen[HTTP_LISTEN_MAX];	/* "[::]:8080", ... */
+	int		 nlisten;
+	int		 threads;		/* per address, >= 1 */
+	int		 connection_memory;	/* bytes */
+	int		 connection_limit;
+	int		 connection_timeout;	/* seconds */
+};
+
+/* Called on a pool thread for each request; must call one of the
+ * http_reply functions exactly once. */
+typedef void	 (*http_handler)(void *ctx, struct http_request *req);
+
+/* Binds every address and starts serving. Errors name the address in
+ * err. 0, -EADDRINUSE, -EINVAL (bad address), -errno. */
+int	 http_server_start(const struct http_config *c, http_handler h,
+	    void *ctx, struct http_server **ret_s, char *err, size_t errsize);
+/* Stops accepting, closes every connection, joins the threads. */
+void	 http_server_stop(struct http_server *s);		/* NULL-safe */
+/* The address actually bound for listen[i] (the port of ":0" filled in). */
+const char *http_server_address(const struct http_server *s, int i);
+
+/* The request. Strings belong to the request and live until the reply. */
+const char *http_method(const struct http_request *req);
+const char *http_path(const struct http_request *req);	/* no query */
+int	 http_is_head(const struct http_request *req);
+const char *http_header(const struct http_request *req, const char *name);
+const char *http_query(const struct http_request *req, const char *name);
+
+/* Building responses. Each returns NULL when out of memory. */
+struct http_response *http_response_copy(const void *p, size_t n);
+/* Sends n bytes of fd from off with sendfile; the response owns fd and
+ * closes it (also when creation fails). */
+struct http_response *http_response_fd(int fd, uint64_t off, uint64_t n);
+/* A 304 for a resource whose 200 answer has full_length bytes: no body,
+ * and a Content-Length that is that of the 200 (RFC 9110 section 8.6). */
+struct http_response *http_response_not_modified(uint64_t full_length);
+int	 http_response_header(struct http_response *r, const char *name,
+	    const char *value);				/* 0 or -ENOMEM */
+void	 http_response_free(struct http_response *r);	/* NULL-safe */
+
+/* Queues r with status and drops the caller's reference to it. */
+void	 http_reply(struct http_request *req, unsigned status,
+	    struct http_response *r);
+/* Queues a response the caller keeps using. */
+void	 http_reply_keep(struct http_request *req, unsigned status,
+	    struct http_response *r);
+/* A JSON error body {"error": ..., "detail": ...}, for extra headers. */
+struct http_response *http_error_new(const char *error, const char *detail);
+/* Replies with a JSON error. */
+void	 http_reply_error(struct http_request *req, unsigned status,
+	    const char *error, const char *detail);
+
+/* Range: "bytes=A-B", "bytes=A-", "bytes=-N" against size. Returns 1
+ * with the offset and length in ret_off and ret_len for a satisfiable single range, 0 when the
+ * whole representation should be sent (no or ignorable header), -ERANGE
+ * when unsatisfiable (416). */
+int	 http_range_parse(const char *h, uint64_t size, uint64_t *ret_off,
+	    uint64_t *ret_len);
+/* If-None-Match against a strong etag (quoted): 1 if it matches. */
+int	 http_etag_match(const char *if_none_match, const char *etag);
+
+#endif
