@@ -124,12 +124,25 @@ http_listen(const char *spec, char *bound, size_t boundsize)
 	return fd;
 }
 
+/* Whether the request announces a body (none of ours takes one). */
+static int
+http_has_body(struct MHD_Connection *c)
+{
+	const char	*cl, *te;
+
+	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_LENGTH);
+	te = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	return te != NULL || (cl != NULL && strspn(cl, "0") != strlen(cl));
+}
+
 static enum MHD_Result
 http_access(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload_data,
     size_t *upload_data_size, void **con_cls)
 {
-	static int		 seen;
+	static int		 seen, with_body;
 	struct http_server	*s = cls;
 	struct http_request	 req;
 
@@ -140,14 +153,14 @@ http_access(void *cls, struct MHD_Connection *c, const char *url,
 	 * one, when the request is whole. No endpoint here takes a body:
 	 * one sent anyway is read and dropped. */
 	if (*con_cls == NULL) {
-		*con_cls = &seen;
+		*con_cls = http_has_body(c) ? &with_body : &seen;
 		return MHD_YES;
 	}
 	req.c = c;
 	req.method = method;
 	req.path = url;
 	req.replied = 0;
-	if (*upload_data_size != 0) {
+	if (*con_cls == &with_body) {
 		/* no endpoint takes a body: refuse it rather than read it */
 		*upload_data_size = 0;
 		http_reply_error(&req, 413, "payload_too_large",

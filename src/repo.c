@@ -1002,6 +1002,33 @@ repo_verify_channel(struct repo_verify_ctx *v, const char *channel,
 	closedir(d);
 }
 
+/* Every version the state keeps must have its object. */
+static int
+repo_verify_versions(struct repo_verify_ctx *v)
+{
+	struct db_version	*cur = NULL, *all = NULL;
+	size_t			 ncur = 0, nall, i, j;
+	char			 what[512];
+	int			 e;
+
+	e = db_current(v->r->db, v->r->conf.channel, &cur, &ncur);
+	for (i = 0; e == 0 && i < ncur; i++) {
+		e = db_versions(v->r->db, v->r->conf.channel,
+		    cur[i].component, 0, &all, &nall);
+		for (j = 0; e == 0 && j < nall; j++) {
+			snprintf(what, sizeof(what), "'%s' version %llu",
+			    all[j].component,
+			    (unsigned long long)all[j].version);
+			repo_verify_present(v, what, all[j].sha256,
+			    all[j].size);
+		}
+		free(all);
+		all = NULL;
+	}
+	free(cur);
+	return e;
+}
+
 int
 repo_verify(struct repo *r, int quick)
 {
@@ -1022,6 +1049,9 @@ repo_verify(struct repo *r, int quick)
 	if (quick)
 		return v.problems;
 	e = store_foreach(&r->store, repo_verify_object, &v);
+	if (e < 0)
+		return e;
+	e = repo_verify_versions(&v);
 	if (e < 0)
 		return e;
 	e = db_deltas_all(r->db, &d, &nd);

@@ -676,11 +676,18 @@ test_cmd(void)
 	char		 o[FS_PATH_MAX], n[FS_PATH_MAX], d[FS_PATH_MAX];
 	char		 x[FS_PATH_MAX];
 	struct dirent	*e;
+	struct buf	 ob, nb;
+	char		 size[32];
 	DIR		*dir;
 	int		 stray = 0;
 
-	CHECK_EQ(put("old", "first version\n", 14), 0);
-	CHECK_EQ(put("new", "second version\n", 15), 0);
+	buf_init(&ob, (size_t)1 << 20);
+	buf_init(&nb, (size_t)1 << 20);
+	CHECK_EQ(sig_db(&ob, 300, 0), 0);
+	CHECK_EQ(sig_db(&nb, 300, 1), 0);
+	CHECK_EQ(put("old", ob.ptr, ob.len), 0);
+	CHECK_EQ(put("new", nb.ptr, nb.len), 0);
+	CHECK(snprintf(size, sizeof(size), "%zu", nb.len) > 0);
 	CHECK_EQ(fs_path(o, sizeof(o), "%s", tpath("old")), 0);
 	CHECK_EQ(fs_path(n, sizeof(n), "%s", tpath("new")), 0);
 	CHECK_EQ(fs_path(d, sizeof(d), "%s", tpath("cmd-delta")), 0);
@@ -688,12 +695,11 @@ test_cmd(void)
 
 	CHECK_EQ(cmd(cmd_diff, "diff", o, n, d, NULL, NULL), 0);
 	CHECK_EQ(cmd(cmd_patch, "patch", o, d, x, NULL, NULL), 0);
-	CHECK(same("cmd-out", "second version\n", 15));
+	CHECK(same("cmd-out", nb.ptr, nb.len));
 	CHECK_EQ(cmd(cmd_diff, "diff", o, n, d, "--level", "3"), 0);
 	CHECK_EQ(cmd(cmd_diff, "diff", "--level=22", o, n, d, NULL), 0);
-	CHECK_EQ(cmd(cmd_patch, "patch", o, d, x, "--size", "15"), 0);
-	CHECK(same("cmd-out", "second version\n", 15));
-	CHECK_EQ(cmd(cmd_patch, "patch", o, "--size=15", d, x, NULL), 0);
+	CHECK_EQ(cmd(cmd_patch, "patch", o, d, x, "--size", size), 0);
+	CHECK(same("cmd-out", nb.ptr, nb.len));
 
 	/* Usage errors. */
 	CHECK_EQ(cmd(cmd_diff, "diff", o, n, NULL, NULL, NULL), 2);
@@ -713,6 +719,8 @@ test_cmd(void)
 	/* Errors: the output is not created. */
 	CHECK_EQ(cmd(cmd_patch, "patch", o, d, tpath("cmd-x"), "--size", "14"),
 	    1);
+	CHECK_EQ(cmd(cmd_patch, "patch", o, "--size=0", d, tpath("cmd-x"),
+	    NULL), 1);
 	CHECK_EQ(cmd(cmd_patch, "patch", n, d, tpath("cmd-x"), NULL, NULL), 1);
 	CHECK_EQ(cmd(cmd_patch, "patch", o, n, tpath("cmd-x"), NULL, NULL), 1);
 	CHECK_EQ(cmd(cmd_diff, "diff", tpath("missing"), n, tpath("cmd-x"),
@@ -726,6 +734,8 @@ test_cmd(void)
 	if (dir != NULL)
 		closedir(dir);
 	CHECK_EQ(stray, 0);
+	buf_release(&ob);
+	buf_release(&nb);
 }
 
 static void
