@@ -497,6 +497,10 @@ serve_run(struct repo *r, const struct serve_options *o)
 	memset(&s, 0, sizeof(s));
 	s.repo = r;
 	pthread_mutex_init(&s.lock, NULL);
+	/* repairs what a publish killed half-way left behind */
+	if (repo_lock(r) < 0)
+		return 1;
+	repo_unlock(r);
 	problems = repo_verify(r, 1);
 	if (problems != 0) {
 		log_error("refusing to serve '%s': %d problem%s with the "

@@ -52,6 +52,14 @@ check "concurrent publishes all land with distinct serials" sh -c "
     cat '$WORK'/c?.out | sed -n 's/.*serial \([0-9]*\).*/\1/p' | sort -u |
     wc -l | grep -qx 4 && '$CASCADE' status -d '$D' | grep -q 'serial 7'"
 
+# a publish killed between the state commit and the manifest switch
+cp -r "$D" "$WORK/crash"
+ln -sfn 6 "$WORK/crash/channels/main/current"
+check "a manifest behind the state is re-signed by the next writer" sh -c "
+    '$CASCADE' gc -d '$WORK/crash' >/dev/null 2>&1 &&
+    test \"\$(readlink '$WORK/crash/channels/main/current')\" = 7 &&
+    '$CASCADE' verify -d '$WORK/crash' >/dev/null"
+
 # import an existing minisign key
 minisign -G -W -p "$WORK/imp.pub" -s "$WORK/imp.key" >/dev/null 2>&1
 check "init imports a minisign secret key" "$CASCADE" init -d "$WORK/imp" \
