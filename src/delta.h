@@ -18,12 +18,12 @@
 #define DELTA_SMALL_MAX		(8u << 20)
 #define DELTA_FILE_MAX		(1ull << 31)	/* zstd's largest window */
 
-/* Compression level for a pair by size of the new file: high levels only
- * pay on small files (level 19 took minutes on large ones). */
-int	 delta_level_for(uint64_t new_size);
+/* Compression level for a pair by the size of the larger file: high
+ * levels only pay on small files (level 19 took minutes on large ones). */
+int	 delta_level_for(uint64_t size);
 
 /* Writes a delta turning old into new to out_fd (at its current offset);
- * *ret_size gets its size. level 0 means delta_level_for(new_size).
+ * *ret_size gets its size. level 0 means delta_level_for(the larger size).
  * 0, -E2BIG (a file over DELTA_FILE_MAX), -ENOMEM, -errno. */
 int	 delta_create(int old_fd, int new_fd, int out_fd, int level,
 	    uint64_t *ret_size);

@@ -295,7 +295,7 @@ manifest_parse(const char *p, size_t len, struct manifest **ret_m,
 			goto out;
 		r = manifest_add(m, &c);
 		if (r == -EEXIST)
-			perr(err, errsize, "component '%s' listed twice",
+			r = perr(err, errsize, "component '%s' listed twice",
 			    c.name);
 		if (r < 0)
 			goto out;

@@ -48,7 +48,9 @@ ts_parse(const char *p, size_t len, time_t *ret_t)
 	    ts_digits(p + 14, 2, &mi) < 0 || ts_digits(p + 17, 2, &s) < 0)
 		return -EBADMSG;
 	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
-	    h > 23 || mi > 59 || s > 60)
+	    h > 23 || mi > 59 || s > 59)
+		return -EBADMSG;
+	if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
 		return -EBADMSG;
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = y - 1900;

@@ -12,7 +12,8 @@
 #define TS_LEN	20	/* characters, without the NUL */
 
 void	 ts_format(time_t t, char out[TS_LEN + 1]);
-/* Parses exactly TS_LEN bytes of the form above. 0 or -EBADMSG. */
+/* Parses exactly TS_LEN bytes of the form above (no leap seconds: the
+ * text must be what ts_format gives back). 0 or -EBADMSG. */
 int	 ts_parse(const char *p, size_t len, time_t *ret_t);
 /* "90", "90s", "15m", "24h", "7d", "2w" to seconds; at most 10 years.
  * 0 or -EBADMSG. */
