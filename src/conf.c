@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <ini.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,11 +45,71 @@ const char conf_sample[] =
 "; retention = 10\n"
 "; delta_window = 10\n";
 
+/* inih's own limits (its defaults, fixed when the library was built) */
+#define CONF_INI_LINE_MAX	200	/* INI_MAX_LINE, with the newline */
+#define CONF_INI_SECTION_MAX	50	/* MAX_SECTION, with the NUL */
+
+/* The text is fed to inih line by line, so that every error is reported
+ * with its own line, and what inih would silently cut or join (long
+ * lines, long section names, indented continuation lines) is refused. */
 struct conf_parse_ctx {
 	struct conf	*c;
-	char		*err;
-	int		 failed;
+	const char	*p, *end;	/* the text not yet read */
+	int		 line;		/* of the last line read */
+	int		 failed;	/* line of the first error, or 0 */
+	char		 msg[CONF_ERROR_MAX];
 };
+
+static void conf_fail(struct conf_parse_ctx *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+conf_fail(struct conf_parse_ctx *ctx, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (ctx->failed)
+		return;
+	ctx->failed = ctx->line;
+	va_start(ap, fmt);
+	vsnprintf(ctx->msg, sizeof(ctx->msg), fmt, ap);
+	va_end(ap);
+}
+
+static char *
+conf_reader(char *dst, int size, void *stream)
+{
+	struct conf_parse_ctx	*ctx = stream;
+	const char		*nl, *close;
+	size_t			 n, s;
+
+	if (ctx->p >= ctx->end || ctx->failed)
+		return NULL;
+	nl = memchr(ctx->p, '\n', (size_t)(ctx->end - ctx->p));
+	n = nl != NULL ? (size_t)(nl - ctx->p) + 1 : (size_t)(ctx->end - ctx->p);
+	ctx->line++;
+	s = strspn(ctx->p, " \t");
+	if (n >= (size_t)size || n >= CONF_INI_LINE_MAX)
+		conf_fail(ctx, "line too long (at most %d bytes)",
+		    CONF_INI_LINE_MAX - 1);
+	else if (s > 0 && s < n && ctx->p[s] != '\n' && ctx->p[s] != '\r' &&
+	    ctx->p[s] != ';' && ctx->p[s] != '#')
+		conf_fail(ctx, "indented line (keys start at the beginning "
+		    "of the line; continuation lines are not supported)");
+	else if (ctx->p[s] == '[' && (close = memchr(ctx->p, ']', n)) != NULL &&
+	    close - (ctx->p + s + 1) >= CONF_INI_SECTION_MAX)
+		conf_fail(ctx, "section name too long (at most %d bytes)",
+		    CONF_INI_SECTION_MAX - 1);
+	if (ctx->failed) {
+		/* end the parse: an empty text from here on */
+		ctx->p = ctx->end;
+		return NULL;
+	}
+	memcpy(dst, ctx->p, n);
+	dst[n] = '\0';
+	ctx->p += n;
+	return dst;
+}
 
 int
 conf_valid_name(const char *name, int allow_slash)
@@ -162,6 +223,8 @@ conf_set(struct conf *c, const char *section, const char *key,
 		if (strcmp(key, "listen") == 0) {
 			if (c->nlisten == CONF_LISTEN_MAX)
 				return -E2BIG;
+			if (v[0] == '\0' || strchr(v, ':') == NULL)
+				return -EBADMSG;
 			memcpy(c->listen[c->nlisten++], v, strlen(v) + 1);
 			return 0;
 		}
@@ -204,26 +267,21 @@ conf_handler(void *user, const char *section, const char *key,
 	int			 r;
 
 	if (ctx->failed)
-		return 0;
-	r = conf_set(ctx->c, section, key, value);
-	if (r == 0)
 		return 1;
-	ctx->failed = 1;
+	r = conf_set(ctx->c, section, key, value);
 	if (r == -ENOENT)
-		snprintf(ctx->err, CONF_ERROR_MAX, "unknown key '%s' in [%s]",
-		    key, section);
-	else
-		snprintf(ctx->err, CONF_ERROR_MAX, "bad value '%.64s' for "
-		    "'%s' in [%s]", value, key, section);
-	return 0;
+		conf_fail(ctx, "unknown key '%s' in [%s]", key, section);
+	else if (r < 0)
+		conf_fail(ctx, "bad value for '%s' in [%s]: '%.64s'", key,
+		    section, value);
+	return 1;
 }
 
 int
 conf_parse(struct conf *c, const char *p, size_t len,
     char err[CONF_ERROR_MAX])
 {
-	struct conf_parse_ctx	 ctx = { c, err, 0 };
-	char			*text, msg[CONF_ERROR_MAX];
+	struct conf_parse_ctx	 ctx;
 	int			 line;
 
 	err[0] = '\0';
@@ -236,27 +294,24 @@ conf_parse(struct conf *c, const char *p, size_t len,
 		snprintf(err, CONF_ERROR_MAX, "file holds a NUL byte");
 		return -EBADMSG;
 	}
-	text = malloc(len + 1);
-	if (text == NULL)
-		return -ENOMEM;
-	memcpy(text, p, len);
-	text[len] = '\0';
-	line = ini_parse_string(text, conf_handler, &ctx);
-	free(text);
-	if (line == 0)
-		return 0;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.c = c;
+	ctx.p = p;
+	ctx.end = p + len;
+	line = ini_parse_stream(conf_reader, &ctx, conf_handler, &ctx);
 	if (line < 0)
 		return -ENOMEM;
-	if (!ctx.failed)
+	/* the first error wins: inih's (syntax) or ours */
+	if (line > 0 && (ctx.failed == 0 || line < ctx.failed)) {
 		snprintf(err, CONF_ERROR_MAX, "line %d: syntax error", line);
-	else {
-		snprintf(msg, sizeof(msg), "line %d: ", line);
-		if (strlen(msg) + strlen(err) < CONF_ERROR_MAX) {
-			memmove(err + strlen(msg), err, strlen(err) + 1);
-			memcpy(err, msg, strlen(msg));
-		}
+		return -EBADMSG;
 	}
-	return -EBADMSG;
+	if (ctx.failed) {
+		snprintf(err, CONF_ERROR_MAX, "line %d: %.*s", ctx.failed,
+		    CONF_ERROR_MAX - 24, ctx.msg);
+		return -EBADMSG;
+	}
+	return 0;
 }
 
 int

@@ -184,13 +184,16 @@ fs_read(struct buf *b, const char *path)
 int
 fs_mkdir_p(const char *path, mode_t mode)
 {
-	char	 tmp[FS_PATH_MAX];
-	char	*p;
-	int	 r;
+	struct stat	 st;
+	char		 tmp[FS_PATH_MAX];
+	char		*p;
+	int		 r;
 
 	r = fs_path(tmp, sizeof(tmp), "%s", path);
 	if (r < 0)
 		return r;
+	if (tmp[0] == '\0')
+		return -EINVAL;
 	for (p = tmp + 1; *p != '\0'; p++) {
 		if (*p != '/')
 			continue;
@@ -199,8 +202,14 @@ fs_mkdir_p(const char *path, mode_t mode)
 			return -errno;
 		*p = '/';
 	}
-	if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-		return -errno;
+	if (mkdir(tmp, mode) < 0) {
+		if (errno != EEXIST)
+			return -errno;
+		if (stat(tmp, &st) < 0)
+			return -errno;
+		if (!S_ISDIR(st.st_mode))
+			return -ENOTDIR;
+	}
 	return 0;
 }
 

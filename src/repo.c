@@ -838,6 +838,7 @@ repo_gc(struct repo *r, unsigned *ret_removed)
 	struct db_delta		*d = NULL;
 	uint64_t		 serial;
 	size_t			 ncur = 0, nv, nd = 0, i, j;
+	unsigned		 stray;
 	int			 keep, e;
 
 	e = db_current(r->db, ch, &cur, &ncur);
@@ -869,6 +870,10 @@ repo_gc(struct repo *r, unsigned *ret_removed)
 		return e;
 	/* objects go only after the state no longer names them */
 	e = store_foreach(&r->store, repo_gc_object, &g);
+	if (e < 0)
+		return e;
+	/* what a writer killed mid-object left; a day is past any write */
+	e = store_clean_tmp(&r->store, 86400, &stray);
 	if (e < 0)
 		return e;
 	if (db_channel_serial(r->db, ch, &serial) == 0)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store.h"
@@ -251,6 +252,7 @@ store_foreach(const struct store *s,
 			r = fn(e->d_name, 1, arg);
 			continue;
 		}
+		/* objects/ab/ holds only objects whose names start with ab */
 		while (r == 0 && (f = readdir(d)) != NULL) {
 			int bad;
 
@@ -267,4 +269,35 @@ store_foreach(const struct store *s,
 	}
 	closedir(top);
 	return r;
+}
+
+int
+store_clean_tmp(const struct store *s, int64_t max_age, unsigned *ret_removed)
+{
+	char		 dir[FS_PATH_MAX], path[FS_PATH_MAX];
+	struct dirent	*e;
+	struct stat	 st;
+	time_t		 now = time(NULL);
+	unsigned	 n = 0;
+	DIR		*d;
+	int		 r;
+
+	r = fs_path(dir, sizeof(dir), "%s/tmp", s->root);
+	if (r < 0)
+		return r;
+	d = opendir(dir);
+	if (d == NULL)
+		return -errno;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' ||
+		    fs_path(path, sizeof(path), "%s/%s", dir, e->d_name) < 0 ||
+		    lstat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
+		    (int64_t)(now - st.st_mtime) <= max_age)
+			continue;
+		if (unlink(path) == 0)
+			n++;
+	}
+	closedir(d);
+	*ret_removed = n;
+	return 0;
 }

@@ -3,7 +3,8 @@
  * files: DIR/objects/ab/abcdef... (the SHA-256 of the bytes, in hex).
  * New objects are streamed into DIR/objects/tmp, hashed on the way, made
  * durable and renamed into place; an object is never rewritten. A crash
- * leaves at most a stray file in tmp/, which store_put cleans up later.
+ * leaves at most a stray file in tmp/, which store_clean_tmp removes once
+ * it is old enough that no writer can still be filling it.
  */
 #ifndef STORE_H
 #define STORE_H
@@ -46,6 +47,10 @@ int	 store_remove(const struct store *s, const char *hex);
  * stops on a non-zero return of fn and returns it. */
 int	 store_foreach(const struct store *s,
 	    int (*fn)(const char *name, int bad, void *arg), void *arg);
+/* Removes files in tmp/ last modified more than max_age seconds ago;
+ * *ret_removed counts them. 0 or -errno. */
+int	 store_clean_tmp(const struct store *s, int64_t max_age,
+	    unsigned *ret_removed);
 /* A temporary file in the store's tmp directory, for building an object
  * (a delta) before store_put_fd. Returns the fd (unlinked, O_TMPFILE). */
 int	 store_tmpfile(const struct store *s);

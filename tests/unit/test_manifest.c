@@ -860,8 +860,14 @@ test_names(void)
 	}
 }
 
+/*
+ * A component listed twice is malformed input: -EBADMSG like every other
+ * constraint (manifest.h lists 0, -EBADMSG, -E2BIG, -ENOMEM). Regression:
+ * the -EEXIST of manifest_add leaked out of manifest_parse, though err
+ * said "listed twice".
+ */
 static void
-test_duplicates(void)
+test_duplicate_component(void)
 {
 	static const char	 comp[] = "{\"name\": \"virus-pattern\", "
 	    "\"kind\": \"pattern\", \"edition\": \"standard\", \"version\": 1, "
@@ -871,6 +877,14 @@ test_duplicates(void)
 
 	snprintf(twice, sizeof(twice), "\"components\": [%s{", comp);
 	refuse_variant("\"components\": [{", twice, &ok);
+	CHECK(ok);
+}
+
+static void
+test_duplicate_keys(void)
+{
+	int	 ok = 1;
+
 	/* duplicate keys, at each level */
 	refuse_variant("\"serial\": 3,", "\"serial\": 3, \"serial\": 4,", &ok);
 	refuse_variant("\"serial\": 3,", "\"serial\": 3, \"serial\": 3,", &ok);
@@ -1091,11 +1105,11 @@ test_deep(void)
 }
 
 /*
- * A manifest that parses must emit text that parses back to it. An
- * "expires" of 9999-12-31T23:59:60Z passes ts_parse (second 60 is let
- * through and timegm moves it to the year 10000), and ts_format cannot
- * write that time in TS_LEN characters: emit writes the truncated
- * "10000-01-01T00:00:00", which manifest_parse then refuses.
+ * A manifest that parses must emit text that parses back to it.
+ * Regression: an "expires" of 9999-12-31T23:59:60Z passed ts_parse
+ * (second 60 was let through and timegm moved it to the year 10000),
+ * which ts_format cannot write in TS_LEN characters: emit wrote the
+ * truncated "10000-01-01T00:00:00", which manifest_parse then refused.
  */
 static void
 test_round_trip_leap_second(void)
@@ -1147,7 +1161,8 @@ main(void)
 	RUN(test_sha256);
 	RUN(test_times);
 	RUN(test_names);
-	RUN(test_duplicates);
+	RUN(test_duplicate_component);
+	RUN(test_duplicate_keys);
 	RUN(test_deltas);
 	RUN(test_trailing);
 	RUN(test_bad_utf8);

@@ -99,6 +99,7 @@ test_parse_bad(void)
 		"2026-01-01T24:00:00Z",
 		"2026-01-01T00:60:00Z",
 		"2026-01-01T00:00:61Z",
+		"2016-12-31T23:59:60Z",		/* no leap seconds (ts.h) */
 		"2026-01-01T00:00:00",		/* missing Z */
 		"2026-01-01T00:00:00z",
 		"2026-01-01t00:00:00Z",
@@ -146,9 +147,9 @@ test_parse_len(void)
 }
 
 /*
- * Feb 29 of a year that is not a leap year is as bad a date as Feb 30:
- * ts_parse checks the day against 29 for every February and timegm then
- * moves it to March 1 quietly.
+ * Feb 29 of a year that is not a leap year is as bad a date as Feb 30.
+ * Regression: ts_parse checked the day against 29 for every February and
+ * timegm then moved it to March 1 quietly.
  */
 static void
 test_parse_feb29_common_year(void)
@@ -164,8 +165,8 @@ test_parse_feb29_common_year(void)
 /*
  * Whatever ts_parse accepts, ts_format must be able to write back as a
  * TS_LEN-character timestamp that parses to the same time (manifest_emit
- * relies on that). A leap second on the last second of 9999 is past what
- * the format can hold.
+ * relies on that). Regression: a leap second on the last second of 9999
+ * was accepted, and is past what the format can hold.
  */
 static void
 test_parse_then_format(void)

@@ -1,0 +1,673 @@
+/*
+ * Unit tests of db, on a SQLite file in a temporary directory: channel
+ * serials, versions (newest first, current per component), deltas and
+ * their base versions, references to objects, and transactions.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "db.h"
+#include "fs.h"
+#include "check.h"
+#include "banned.h"
+
+static char	 tmpdir[64];
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static int
+rm_entry(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	(void)st;
+	(void)type;
+	(void)f;
+	return remove(path);
+}
+
+/* A fresh database file for one test. */
+static struct db *
+fresh_db(const char *name)
+{
+	char		 path[FS_PATH_MAX];
+	struct db	*db = NULL;
+
+	if (fs_path(path, sizeof(path), "%s/%s.db", tmpdir, name) < 0)
+		return NULL;
+	if (db_open(path, 1, &db) < 0)
+		return NULL;
+	return db;
+}
+
+/* A hex name made from a short seed string. */
+static void
+hex(const char *seed, char out[CRYPTO_SHA256_HEX])
+{
+	unsigned char	 md[CRYPTO_SHA256_LEN];
+
+	if (crypto_sha256(seed, strlen(seed), md) < 0)
+		abort();
+	crypto_hex(md, sizeof(md), out);
+}
+
+static void
+version(struct db_version *v, const char *component, uint64_t n,
+    const char *seed)
+{
+	memset(v, 0, sizeof(*v));
+	snprintf(v->component, sizeof(v->component), "%s", component);
+	snprintf(v->kind, sizeof(v->kind), "pattern");
+	snprintf(v->edition, sizeof(v->edition), "standard");
+	v->version = n;
+	v->size = 1000 + n;
+	hex(seed, v->sha256);
+	v->published = 1795341600 + (int64_t)n;
+}
+
+static int
+version_same(const struct db_version *a, const struct db_version *b)
+{
+	return strcmp(a->component, b->component) == 0 &&
+	    strcmp(a->kind, b->kind) == 0 &&
+	    strcmp(a->edition, b->edition) == 0 &&
+	    a->version == b->version && a->size == b->size &&
+	    strcmp(a->sha256, b->sha256) == 0 && a->published == b->published;
+}
+
+static void
+delta(struct db_delta *d, const char *from_seed, const char *to_seed,
+    const char *seed, uint64_t size)
+{
+	memset(d, 0, sizeof(*d));
+	hex(from_seed, d->from_sha256);
+	hex(to_seed, d->to_sha256);
+	hex(seed, d->sha256);
+	d->size = size;
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+static void
+test_open(void)
+{
+	char		 path[FS_PATH_MAX];
+	struct db	*db = NULL;
+	uint64_t	 serial = 99;
+
+	CHECK_EQ(fs_path(path, sizeof(path), "%s/open.db", tmpdir), 0);
+	CHECK_EQ(db_open(path, 0, &db), -ENOENT);
+	CHECK(db == NULL);
+	CHECK_EQ(fs_exists(path), 0);
+	CHECK_EQ(db_open(path, 1, &db), 0);
+	CHECK(db != NULL);
+	CHECK_EQ(fs_exists(path), 1);
+	CHECK_EQ(db_channel_set_serial(db, "main", 4), 0);
+	db_close(db);
+	db = NULL;
+
+	/* it persists, and opening again without create works */
+	CHECK_EQ(db_open(path, 0, &db), 0);
+	CHECK(db != NULL);
+	if (db != NULL) {
+		CHECK_EQ(db_channel_serial(db, "main", &serial), 0);
+		CHECK_EQ(serial, 4);
+	}
+	db_close(db);
+	db = NULL;
+	CHECK_EQ(db_open(path, 1, &db), 0);	/* create on an existing one */
+	db_close(db);
+	db_close(NULL);
+
+	CHECK(db_open("/nonexistent/dir/state.db", 1, &db) < 0);
+}
+
+static void
+test_not_a_db(void)
+{
+	static const char	 junk[] = "this is not a SQLite file, not at "
+	    "all, but it is long enough to hold a whole header.............";
+	char		 path[FS_PATH_MAX];
+	struct db	*db = NULL;
+
+	CHECK_EQ(fs_path(path, sizeof(path), "%s/garbage.db", tmpdir), 0);
+	CHECK_EQ(fs_write_atomic(path, junk, strlen(junk), 0644), 0);
+	CHECK(db_open(path, 0, &db) < 0);
+	CHECK(db == NULL);
+}
+
+static void
+test_serial(void)
+{
+	struct db	*db = fresh_db("serial");
+	uint64_t	 s = 99;
+
+	CHECK(db != NULL);
+	if (db == NULL)
+		return;
+	CHECK_EQ(db_channel_serial(db, "main", &s), 0);
+	CHECK_EQ(s, 0);
+	CHECK_EQ(db_channel_set_serial(db, "main", 1), 0);
+	CHECK_EQ(db_channel_serial(db, "main", &s), 0);
+	CHECK_EQ(s, 1);
+	CHECK_EQ(db_channel_set_serial(db, "main", 7), 0);
+	CHECK_EQ(db_channel_serial(db, "main", &s), 0);
+	CHECK_EQ(s, 7);
+	CHECK_EQ(db_channel_set_serial(db, "beta", (uint64_t)1 << 53), 0);
+	CHECK_EQ(db_channel_serial(db, "beta", &s), 0);
+	CHECK(s == (uint64_t)1 << 53);
+	CHECK_EQ(db_channel_serial(db, "main", &s), 0);
+	CHECK_EQ(s, 7);
+	CHECK_EQ(db_channel_serial(db, "mai", &s), 0);
+	CHECK_EQ(s, 0);
+	/* names are data, never SQL */
+	CHECK_EQ(db_channel_set_serial(db, "x'; DROP TABLE channels; --", 3),
+	    0);
+	CHECK_EQ(db_channel_serial(db, "x'; DROP TABLE channels; --", &s), 0);
+	CHECK_EQ(s, 3);
+	CHECK_EQ(db_channel_serial(db, "main", &s), 0);
+	CHECK_EQ(s, 7);
+	db_close(db);
+}
+
+static void
+test_versions(void)
+{
+	struct db	*db = fresh_db("versions");
+	struct db_version v[4], *got = NULL;
+	size_t		 n = 99;
+
+	CHECK(db != NULL);
+	if (db == NULL)
+		return;
+	CHECK_EQ(db_versions(db, "main", "virus-pattern", 0, &got, &n), 0);
+	CHECK_EQ(n, 0);
+	free(got);
+	got = NULL;
+
+	/* added out of order */
+	version(&v[1], "virus-pattern", 1, "v1");
+	version(&v[3], "virus-pattern", 3, "v3");
+	version(&v[2], "virus-pattern", 2, "v2");
+	CHECK_EQ(db_version_add(db, "main", &v[1]), 0);
+	CHECK_EQ(db_version_add(db, "main", &v[3]), 0);
+	CHECK_EQ(db_version_add(db, "main", &v[2]), 0);
+
+	CHECK_EQ(db_versions(db, "main", "virus-pattern", 0, &got, &n), 0);
+	CHECK_EQ(n, 3);
+	if (got != NULL && n == 3) {
+		CHECK(version_same(&got[0], &v[3]));
+		CHECK(version_same(&got[1], &v[2]));
+		CHECK(version_same(&got[2], &v[1]));
+	}
+	free(got);
+	got = NULL;
+
+	CHECK_EQ(db_versions(db, "main", "virus-pattern", 2, &got, &n), 0);
+	CHECK_EQ(n, 2);
+	if (got != NULL && n == 2) {
+		CHECK_EQ(got[0].version, 3);
+		CHECK_EQ(got[1].version, 2);
+	}
+	free(got);
+	got = NULL;
+
+	CHECK_EQ(db_versions(db, "main", "virus-pattern", 1, &got, &n), 0);
+	CHECK_EQ(n, 1);
+	if (got != NULL && n == 1)
+		CHECK_EQ(got[0].version, 3);
+	free(got);
+	got = NULL;
+
+	CHECK_EQ(db_versions(db, "main", "virus-pattern", 100, &got, &n), 0);
+	CHECK_EQ(n, 3);
+	free(got);
+	got = NULL;
+
+	/* another channel and another component are apart */
+	CHECK_EQ(db_versions(db, "beta", "virus-pattern", 0, &got, &n), 0);
+	CHECK_EQ(n, 0);
+	free(got);
+	got = NULL;
+	CHECK_EQ(db_versions(db, "main", "virus", 0, &got, &n), 0);
+	CHECK_EQ(n, 0);
+	free(got);
+	db_close(db);
+}
+
+/* Versions past 2^31 and sizes past 2^32 keep every bit. */
+static void
+test_versions_big(void)
+{
+	struct db	*db = fresh_db("big");
+	struct db_version v, *got = NULL;
+	size_t		 n = 0;
+
+	CHECK(db != NULL);
+	if (db == NULL)
+		return;
+	version(&v, "c/d", (uint64_t)1 << 53, "big");
+	v.size = ((uint64_t)1 << 53) - 1;
+	v.published = (int64_t)253402300799LL;
+	CHECK_EQ(db_version_add(db, "main", &v), 0);
+	CHECK_EQ(db_versions(db, "main", "c/d", 0, &got, &n), 0);
+	CHECK_EQ(n, 1);
+	if (got != NULL && n == 1)
+		CHECK(version_same(&got[0], &v));
+	free(got);
+	db_close(db);
+}
+
+static void
+test_version_duplicate(void)
+{
+	struct db	*db = fresh_db("dup");
+	struct db_version v, w, *got = NULL;
+	size_t		 n = 0;
+
+	CHECK(db != NULL);
+	if (db == NULL)
+		return;
+	version(&v, "virus-pattern", 1, "v1");
+	CHECK_EQ(db_version_add(db, "main", &v), 0);
+	version(&w, "virus-pattern", 1, "other bytes");
+	CHECK_EQ(db_version_add(db, "main", &w), -EEXIST);
+	CHECK_EQ(db_version_add(db, "main", &v), -EEXIST);
+	/* the first stays */
+	CHECK_EQ(db_versions(db, "main", "virus-pattern", 0, &got, &n), 0);
+	CHECK_EQ(n, 1);
+	if (got != NULL && n == 1)
+		CHECK(version_same(&got[0], &v));
+	free(got);
+	/* the same version elsewhere is fine */
+	CHECK_EQ(db_version_add(db, "beta", &v), 0);
+	version(&w, "engine", 1, "v1");
+	CHECK_EQ(db_version_add(db, "main", &w), 0);
+	db_close(db);
+}
+
+static void
+test_version_remove(void)
+{
+	struct db	*db = fresh_db("vremove");
+	struct db_version v, *got = NULL;
+	size_t		 n = 0;
+
+	CHECK(db != NULL);
+	if (db == NULL)
+		return;
+	version(&v, "a", 1, "a1");
+	CHECK_EQ(db_version_add(db, "main", &v), 0);
+	version(&v, "a", 2, "a2");
+	CHECK_EQ(db_version_add(db, "main", &v), 0);
+	CHECK_EQ(db_version_remove(db, "main", "a", 1), 0);
+	CHECK_EQ(db_versions(db, "main", "a", 0, &got, &n), 0);
+	CHECK_EQ(n, 1);
+	if (got != NULL && n == 1)
+		CHECK_EQ(got[0].version, 2);
+	free(got);
+	CHECK_EQ(db_version_remove(db, "main", "a", 1), 0);	/* gone: ok */
+	CHECK_EQ(db_version_remove(db, "beta", "a", 2), 0);	/* not there */
+	CHECK_EQ(db_versions(db, "main", "a", 0, &got, &n), 0);
+	CHECK_EQ(n, 1);
+	free(got);
+	db_close(db);
+}
+
+static void
+test_current(void)
+{
+	struct db	*db = fresh_db("current");
+	struct db_version v, a2, b5, *got = NULL;
+	size_t		 n = 99;
+
+	CHECK(db != NULL);
+	if (db == NULL)
+		return;
+	CHECK_EQ(db_current(db, "main", &got, &n), 0);
+	CHECK_EQ(n, 0);
+	free(got);
+	got = NULL;
+
+	version(&v, "b", 3, "b3");
+	CHECK_EQ(db_version_add(db, "main", &v), 0);
+	version(&a2, "a", 2, "a2");
+	CHECK_EQ(db_version_add(db, "main", &a2), 0);
+	version(&v, "a", 1, "a1");
+	CHECK_EQ(db_version_add(db, "main", &v), 0);
+	version(&b5, "b", 5, "b5");
+	CHECK_EQ(db_version_add(db, "main", &b5), 0);
+	version(&v, "b", 4, "b4");
+	CHECK_EQ(db_version_add(db, "main", &v), 0);
+	/* newer versions in another channel do not count */
+	version(&v, "a", 9, "a9");
+	CHECK_EQ(db_version_add(db, "beta", &v), 0);
+	version(&v, "c", 1, "c1");
+	CHECK_EQ(db_version_add(db, "beta", &v), 0);
+
+	CHECK_EQ(db_current(db, "main", &got, &n), 0);
+	CHECK_EQ(n, 2);
+	if (got != NULL && n == 2) {
+		CHECK(version_same(&got[0], &a2));	/* by name */
+		CHECK(version_same(&got[1], &b5));
+	}
+	free(got);
+	got = NULL;
+
+	CHECK_EQ(db_current(db, "beta", &got, &n), 0);
+	CHECK_EQ(n, 2);
+	if (got != NULL && n == 2) {
+		CHECK_EQ(got[0].version, 9);
+		CHECK(strcmp(got[1].component, "c") == 0);
+	}
+	free(got);
+	got = NULL;
+
+	/* removing the newest makes the one before current */
+	CHECK_EQ(db_version_remove(db, "main", "b", 5), 0);
+	CHECK_EQ(db_current(db, "main", &got, &n), 0);
+	CHECK_EQ(n, 2);
+	if (got != NULL && n == 2)
+		CHECK_EQ(got[1].version, 4);
+	free(got);
+	db_close(db);
+}
+
+static void
+test_deltas(void)
+{
+	struct db	*db = fresh_db("deltas");
+	struct db_version v;
+	struct db_delta	 d12, d13, d23, dx3, *got = NULL;
+	size_t		 n = 99;
+
+	CHECK(db != NULL);
+	if (db == NULL)
+		return;
+	version(&v, "p", 1, "p1");
+	CHECK_EQ(db_version_add(db, "main", &v), 0);
+	version(&v, "p", 2, "p2");
+	CHECK_EQ(db_version_add(db, "main", &v), 0);
+	version(&v, "p", 3, "p3");
+	CHECK_EQ(db_version_add(db, "main", &v), 0);
+
+	delta(&d12, "p1", "p2", "d12", 10);
+	delta(&d13, "p1", "p3", "d13", 20);
+	delta(&d23, "p2", "p3", "d23", 30);
+	delta(&dx3, "gone", "p3", "dx3", 40);	/* base not listed */
+	CHECK_EQ(db_delta_add(db, &d12), 0);
+	CHECK_EQ(db_delta_add(db, &d13), 0);
+	CHECK_EQ(db_delta_add(db, &dx3), 0);
+	CHECK_EQ(db_delta_add(db, &d23), 0);
+
+	CHECK_EQ(db_deltas_to(db, "main", "p", d13.to_sha256, &got, &n), 0);
+	CHECK_EQ(n, 3);
+	if (got != NULL && n == 3) {
+		/* newest base first, the unlisted base last with 0 */
+		CHECK_EQ(got[0].from_version, 2);
+		CHECK(strcmp(got[0].from_sha256, d23.from_sha256) == 0);
+		CHECK(strcmp(got[0].to_sha256, d23.to_sha256) == 0);
+		CHECK(strcmp(got[0].sha256, d23.sha256) == 0);
+		CHECK_EQ(got[0].size, 30);
+		CHECK_EQ(got[1].from_version, 1);
+		CHECK(strcmp(got[1].sha256, d13.sha256) == 0);
+		CHECK_EQ(got[1].size, 20);
+		CHECK_EQ(got[2].from_version, 0);
+		CHECK(strcmp(got[2].sha256, dx3.sha256) == 0);
+	}
+	free(got);
+	got = NULL;
+
+	/* the join is per channel and component */
+	CHECK_EQ(db_deltas_to(db, "beta", "p", d13.to_sha256, &got, &n), 0);
+	CHECK_EQ(n, 3);
+	if (got != NULL && n == 3)
+		CHECK(got[0].from_version == 0 && got[1].from_version == 0 &&
+		    got[2].from_version == 0);
+	free(got);
+	got = NULL;
+	CHECK_EQ(db_deltas_to(db, "main", "q", d13.to_sha256, &got, &n), 0);
+	CHECK_EQ(n, 3);
+	if (got != NULL && n == 3)
+		CHECK_EQ(got[0].from_version, 0);
+	free(got);
+	got = NULL;
+
+	CHECK_EQ(db_deltas_to(db, "main", "p", d12.to_sha256, &got, &n), 0);
+	CHECK_EQ(n, 1);
+	if (got != NULL && n == 1)
+		CHECK_EQ(got[0].from_version, 1);
+	free(got);
+	got = NULL;
+	CHECK_EQ(db_deltas_to(db, "main", "p", d12.from_sha256, &got, &n), 0);
+	CHECK_EQ(n, 0);
+	free(got);
+	got = NULL;
+
+	CHECK_EQ(db_deltas_all(db, &got, &n), 0);
+	CHECK_EQ(n, 4);
+	free(got);
+	got = NULL;
+
+	/* remove one */
+	CHECK_EQ(db_delta_remove(db, d13.from_sha256, d13.to_sha256), 0);
+	CHECK_EQ(db_deltas_to(db, "main", "p", d13.to_sha256, &got, &n), 0);
+	CHECK_EQ(n, 2);
+	if (got != NULL && n == 2) {
+		CHECK(strcmp(got[0].sha256, d23.sha256) == 0);
+		CHECK(strcmp(got[1].sha256, dx3.sha256) == 0);
+	}
+	free(got);
+	got = NULL;
+	CHECK_EQ(db_delta_remove(db, d13.from_sha256, d13.to_sha256), 0);
+	CHECK_EQ(db_deltas_all(db, &got, &n), 0);
+	CHECK_EQ(n, 3);
+	free(got);
+	db_close(db);
+}
+
+/* The same base bytes listed under two versions: the newer one counts. */
+static void
+test_deltas_same_base_twice(void)
+{
+	struct db	*db = fresh_db("twice");
+	struct db_version v;
+	struct db_delta	 d, *got = NULL;
+	size_t		 n = 0;
+
+	CHECK(db != NULL);
+	if (db == NULL)
+		return;
+	version(&v, "p", 1, "same");
+	CHECK_EQ(db_version_add(db, "main", &v), 0);
+	version(&v, "p", 4, "same");
+	CHECK_EQ(db_version_add(db, "main", &v), 0);
+	version(&v, "p", 5, "new");
+	CHECK_EQ(db_version_add(db, "main", &v), 0);
+	delta(&d, "same", "new", "dd", 1);
+	CHECK_EQ(db_delta_add(db, &d), 0);
+	CHECK_EQ(db_deltas_to(db, "main", "p", d.to_sha256, &got, &n), 0);
+	CHECK_EQ(n, 1);
+	if (got != NULL && n == 1)
+		CHECK_EQ(got[0].from_version, 4);
+	free(got);
+	db_close(db);
+}
+
+/* Adding the same (from, to) again replaces the row. */
+static void
+test_delta_replace(void)
+{
+	struct db	*db = fresh_db("replace");
+	struct db_delta	 d, *got = NULL;
+	size_t		 n = 0;
+
+	CHECK(db != NULL);
+	if (db == NULL)
+		return;
+	delta(&d, "a", "b", "first", 5);
+	CHECK_EQ(db_delta_add(db, &d), 0);
+	delta(&d, "a", "b", "second", 6);
+	CHECK_EQ(db_delta_add(db, &d), 0);
+	CHECK_EQ(db_deltas_all(db, &got, &n), 0);
+	CHECK_EQ(n, 1);
+	if (got != NULL && n == 1) {
+		CHECK(strcmp(got[0].sha256, d.sha256) == 0);
+		CHECK_EQ(got[0].size, 6);
+	}
+	free(got);
+	db_close(db);
+}
+
+static void
+test_referenced(void)
+{
+	struct db	*db = fresh_db("ref");
+	struct db_version v;
+	struct db_delta	 d;
+	char		 h[CRYPTO_SHA256_HEX];
+
+	CHECK(db != NULL);
+	if (db == NULL)
+		return;
+	hex("nothing", h);
+	CHECK_EQ(db_object_referenced(db, h), 0);
+	version(&v, "p", 1, "p1");
+	CHECK_EQ(db_version_add(db, "main", &v), 0);
+	CHECK_EQ(db_object_referenced(db, v.sha256), 1);
+	delta(&d, "p1", "p2", "delta", 3);
+	CHECK_EQ(db_delta_add(db, &d), 0);
+	CHECK_EQ(db_object_referenced(db, d.sha256), 1);
+	CHECK_EQ(db_object_referenced(db, h), 0);
+
+	/* a version in two channels stays referenced until both go */
+	CHECK_EQ(db_version_add(db, "beta", &v), 0);
+	CHECK_EQ(db_version_remove(db, "main", "p", 1), 0);
+	CHECK_EQ(db_object_referenced(db, v.sha256), 1);
+	CHECK_EQ(db_version_remove(db, "beta", "p", 1), 0);
+	CHECK_EQ(db_object_referenced(db, v.sha256), 0);
+	CHECK_EQ(db_delta_remove(db, d.from_sha256, d.to_sha256), 0);
+	CHECK_EQ(db_object_referenced(db, d.sha256), 0);
+	db_close(db);
+}
+
+static void
+test_transactions(void)
+{
+	struct db	*db = fresh_db("tx");
+	struct db_version v, *got = NULL;
+	struct db_delta	 d, *dd = NULL;
+	uint64_t	 s = 0;
+	size_t		 n = 0;
+
+	CHECK(db != NULL);
+	if (db == NULL)
+		return;
+	CHECK_EQ(db_channel_set_serial(db, "main", 1), 0);
+
+	/* rollback undoes everything since begin */
+	CHECK_EQ(db_begin(db), 0);
+	version(&v, "p", 1, "p1");
+	CHECK_EQ(db_version_add(db, "main", &v), 0);
+	CHECK_EQ(db_channel_set_serial(db, "main", 2), 0);
+	delta(&d, "p0", "p1", "d", 1);
+	CHECK_EQ(db_delta_add(db, &d), 0);
+	/* visible inside the transaction */
+	CHECK_EQ(db_versions(db, "main", "p", 0, &got, &n), 0);
+	CHECK_EQ(n, 1);
+	free(got);
+	got = NULL;
+	db_rollback(db);
+	CHECK_EQ(db_versions(db, "main", "p", 0, &got, &n), 0);
+	CHECK_EQ(n, 0);
+	free(got);
+	got = NULL;
+	CHECK_EQ(db_channel_serial(db, "main", &s), 0);
+	CHECK_EQ(s, 1);
+	CHECK_EQ(db_deltas_all(db, &dd, &n), 0);
+	CHECK_EQ(n, 0);
+	free(dd);
+
+	/* commit keeps it */
+	CHECK_EQ(db_begin(db), 0);
+	CHECK_EQ(db_version_add(db, "main", &v), 0);
+	CHECK_EQ(db_channel_set_serial(db, "main", 2), 0);
+	CHECK_EQ(db_commit(db), 0);
+	CHECK_EQ(db_versions(db, "main", "p", 0, &got, &n), 0);
+	CHECK_EQ(n, 1);
+	free(got);
+	got = NULL;
+	CHECK_EQ(db_channel_serial(db, "main", &s), 0);
+	CHECK_EQ(s, 2);
+
+	/* a failed statement inside a transaction, then rollback */
+	CHECK_EQ(db_begin(db), 0);
+	CHECK_EQ(db_channel_set_serial(db, "main", 3), 0);
+	CHECK_EQ(db_version_add(db, "main", &v), -EEXIST);
+	db_rollback(db);
+	CHECK_EQ(db_channel_serial(db, "main", &s), 0);
+	CHECK_EQ(s, 2);
+
+	/* commit or rollback without begin */
+	CHECK(db_commit(db) < 0);
+	db_rollback(db);
+	db_close(db);
+}
+
+/* A second connection sees only what was committed. */
+static void
+test_snapshot(void)
+{
+	char		 path[FS_PATH_MAX];
+	struct db	*w = NULL, *r = NULL;
+	uint64_t	 s = 0;
+
+	CHECK_EQ(fs_path(path, sizeof(path), "%s/snap.db", tmpdir), 0);
+	CHECK_EQ(db_open(path, 1, &w), 0);
+	CHECK_EQ(db_open(path, 0, &r), 0);
+	if (w == NULL || r == NULL) {
+		db_close(w);
+		db_close(r);
+		return;
+	}
+	CHECK_EQ(db_channel_set_serial(w, "main", 1), 0);
+	CHECK_EQ(db_begin(w), 0);
+	CHECK_EQ(db_channel_set_serial(w, "main", 2), 0);
+	CHECK_EQ(db_channel_serial(r, "main", &s), 0);
+	CHECK_EQ(s, 1);
+	CHECK_EQ(db_commit(w), 0);
+	CHECK_EQ(db_channel_serial(r, "main", &s), 0);
+	CHECK_EQ(s, 2);
+	db_close(r);
+	db_close(w);
+}
+
+int
+main(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_db.XXXXXX");
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	RUN(test_open);
+	RUN(test_not_a_db);
+	RUN(test_serial);
+	RUN(test_versions);
+	RUN(test_versions_big);
+	RUN(test_version_duplicate);
+	RUN(test_version_remove);
+	RUN(test_current);
+	RUN(test_deltas);
+	RUN(test_deltas_same_base_twice);
+	RUN(test_delta_replace);
+	RUN(test_referenced);
+	RUN(test_transactions);
+	RUN(test_snapshot);
+	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return check_end();
+}

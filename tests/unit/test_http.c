@@ -1,0 +1,270 @@
+/*
+ * Unit tests of the pure parts of http: Range (RFC 9110 section 14) and
+ * If-None-Match against a strong etag. Both take untrusted header values
+ * and must never fail hard.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "http.h"
+#include "check.h"
+#include "banned.h"
+
+#define UNSET	((uint64_t)0xdeadbeefULL)
+
+/* h against size must give want (and off, len when want is 1). */
+static void
+range_is(const char *h, uint64_t size, int want, uint64_t off, uint64_t len,
+    int *ok)
+{
+	uint64_t	 o = UNSET, l = UNSET;
+	int		 r;
+
+	r = http_range_parse(h, size, &o, &l);
+	if (r != want || (want == 1 && (o != off || l != len)) ||
+	    (want != 1 && (o != UNSET || l != UNSET))) {
+		fprintf(stderr, "range '%s' size %llu: got %d off %llu len "
+		    "%llu, want %d off %llu len %llu\n",
+		    h != NULL ? h : "(null)", (unsigned long long)size, r,
+		    (unsigned long long)o, (unsigned long long)l, want,
+		    (unsigned long long)off, (unsigned long long)len);
+		*ok = 0;
+	}
+}
+
+static void
+test_range_simple(void)
+{
+	int	 ok = 1;
+
+	range_is("bytes=0-0", 10, 1, 0, 1, &ok);	/* first byte */
+	range_is("bytes=0-9", 10, 1, 0, 10, &ok);	/* all of it */
+	range_is("bytes=2-5", 10, 1, 2, 4, &ok);	/* middle */
+	range_is("bytes=9-9", 10, 1, 9, 1, &ok);	/* last byte */
+	range_is("bytes=5-", 10, 1, 5, 5, &ok);		/* open */
+	range_is("bytes=0-", 10, 1, 0, 10, &ok);
+	range_is("bytes=9-", 10, 1, 9, 1, &ok);
+	range_is("bytes=5-100", 10, 1, 5, 5, &ok);	/* end clamped */
+	range_is("bytes=0-0", 1, 1, 0, 1, &ok);
+	range_is("bytes=0-", 1, 1, 0, 1, &ok);
+	CHECK(ok);
+}
+
+static void
+test_range_suffix(void)
+{
+	int	 ok = 1;
+
+	range_is("bytes=-1", 10, 1, 9, 1, &ok);		/* last byte */
+	range_is("bytes=-3", 10, 1, 7, 3, &ok);
+	range_is("bytes=-10", 10, 1, 0, 10, &ok);
+	range_is("bytes=-11", 10, 1, 0, 10, &ok);	/* more than all */
+	range_is("bytes=-18446744073709551615", 10, 1, 0, 10, &ok);
+	range_is("bytes=-1", 1, 1, 0, 1, &ok);
+	CHECK(ok);
+}
+
+static void
+test_range_unsatisfiable(void)
+{
+	int	 ok = 1;
+
+	range_is("bytes=10-", 10, -ERANGE, 0, 0, &ok);	/* past the end */
+	range_is("bytes=10-10", 10, -ERANGE, 0, 0, &ok);
+	range_is("bytes=10-20", 10, -ERANGE, 0, 0, &ok);
+	range_is("bytes=1000-", 10, -ERANGE, 0, 0, &ok);
+	range_is("bytes=-0", 10, -ERANGE, 0, 0, &ok);
+	range_is("bytes=-000", 10, -ERANGE, 0, 0, &ok);
+	range_is("bytes=18446744073709551615-", 10, -ERANGE, 0, 0, &ok);
+	range_is("bytes=18446744073709551615-18446744073709551615", 10,
+	    -ERANGE, 0, 0, &ok);
+	CHECK(ok);
+}
+
+/* An empty representation has no byte to send. */
+static void
+test_range_size_zero(void)
+{
+	int	 ok = 1;
+
+	range_is("bytes=0-0", 0, -ERANGE, 0, 0, &ok);
+	range_is("bytes=0-", 0, -ERANGE, 0, 0, &ok);
+	range_is("bytes=-5", 0, -ERANGE, 0, 0, &ok);
+	range_is("bytes=-0", 0, -ERANGE, 0, 0, &ok);
+	range_is("bytes=x", 0, 0, 0, 0, &ok);
+	range_is(NULL, 0, 0, 0, 0, &ok);
+	CHECK(ok);
+}
+
+static void
+test_range_malformed(void)
+{
+	static const char	*bad[] = {
+		"", "bytes", "bytes=", "bytes =0-1", "Bytes=0-1x", "items=0-1",
+		"bytes=-", "bytes=--1", "bytes=abc", "bytes=5", "bytes=5-3",
+		"bytes=1-0", "bytes=0-1x", "bytes=1--2", "bytes=+1-2",
+		"bytes=0x1-2", "bytes=1-+2", "bytes=1.5-2", "bytes=-1-2",
+		"bytes=0 -1", "bytes=0- 1", "bytes=a-", "bytes=-a",
+		"bytes=0-1;", "bytes\n=0-1", "=0-1", "-1", "0-1",
+		"bytes=\xff", "bytes=0-1\r\n",
+	};
+	size_t			 i;
+	int			 ok = 1;
+
+	range_is(NULL, 10, 0, 0, 0, &ok);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		range_is(bad[i], 10, 0, 0, 0, &ok);
+	CHECK(ok);
+}
+
+/* More than one range: sending the whole representation is allowed. */
+static void
+test_range_multiple(void)
+{
+	int	 ok = 1;
+
+	range_is("bytes=0-1,3-4", 10, 0, 0, 0, &ok);
+	range_is("bytes=0-1, 3-4", 10, 0, 0, 0, &ok);
+	range_is("bytes=-1,-2", 10, 0, 0, 0, &ok);
+	range_is("bytes=0-,5-", 10, 0, 0, 0, &ok);
+	range_is("bytes=0-0,", 10, 0, 0, 0, &ok);
+	range_is("bytes=20-30,0-1", 10, 0, 0, 0, &ok);
+	CHECK(ok);
+}
+
+static void
+test_range_spaces(void)
+{
+	int	 ok = 1;
+
+	range_is("bytes= 0-1", 10, 1, 0, 2, &ok);
+	range_is("bytes=0-1 ", 10, 1, 0, 2, &ok);
+	range_is("bytes=0- ", 10, 1, 0, 10, &ok);
+	range_is("bytes= -2 ", 10, 1, 8, 2, &ok);
+	CHECK(ok);
+}
+
+/* Numbers past 64 bits make the header ignorable, never a wrap. */
+static void
+test_range_overflow(void)
+{
+	int	 ok = 1;
+
+	range_is("bytes=18446744073709551616-", 10, 0, 0, 0, &ok);
+	range_is("bytes=0-18446744073709551616", 10, 0, 0, 0, &ok);
+	range_is("bytes=-18446744073709551616", 10, 0, 0, 0, &ok);
+	range_is("bytes=99999999999999999999999999999-", 10, 0, 0, 0, &ok);
+	range_is("bytes=0-99999999999999999999999999999999999999999", 10, 0,
+	    0, 0, &ok);
+	range_is("bytes=-99999999999999999999999999999999999999999", 10, 0,
+	    0, 0, &ok);
+	/* the largest size */
+	range_is("bytes=0-18446744073709551615", UINT64_MAX, 1, 0,
+	    UINT64_MAX, &ok);
+	range_is("bytes=0-", UINT64_MAX, 1, 0, UINT64_MAX, &ok);
+	range_is("bytes=-18446744073709551615", UINT64_MAX, 1, 0, UINT64_MAX,
+	    &ok);
+	range_is("bytes=18446744073709551614-", UINT64_MAX, 1,
+	    UINT64_MAX - 1, 1, &ok);
+	range_is("bytes=18446744073709551615-", UINT64_MAX, -ERANGE, 0, 0,
+	    &ok);
+	range_is("bytes=1-18446744073709551615", UINT64_MAX, 1, 1,
+	    UINT64_MAX - 1, &ok);
+	range_is("bytes=00000000000000000000000000000000000000000001-2", 10,
+	    1, 1, 2, &ok);
+	CHECK(ok);
+}
+
+/* A long header is read without trouble. */
+static void
+test_range_long(void)
+{
+	char	 h[8192];
+	int	 ok = 1;
+
+	memcpy(h, "bytes=", 6);
+	memset(h + 6, '0', sizeof(h) - 6 - 4);
+	memcpy(h + sizeof(h) - 4, "-1", 3);
+	range_is(h, 10, 1, 0, 2, &ok);
+	memset(h + 6, ',', sizeof(h) - 7);
+	h[sizeof(h) - 1] = '\0';
+	range_is(h, 10, 0, 0, 0, &ok);
+	CHECK(ok);
+}
+
+#define ETAG	"\"5891b5b522d5df08\""
+
+static void
+etag_is(const char *inm, const char *etag, int want, int *ok)
+{
+	int	 r = http_etag_match(inm, etag);
+
+	if (r != want) {
+		fprintf(stderr, "If-None-Match '%s' vs %s: got %d, want %d\n",
+		    inm != NULL ? inm : "(null)", etag, r, want);
+		*ok = 0;
+	}
+}
+
+static void
+test_etag_match(void)
+{
+	int	 ok = 1;
+
+	etag_is(ETAG, ETAG, 1, &ok);				/* exact */
+	etag_is("\"x\", " ETAG, ETAG, 1, &ok);			/* list */
+	etag_is(ETAG ", \"x\"", ETAG, 1, &ok);
+	etag_is("\"x\"," ETAG ",\"y\"", ETAG, 1, &ok);
+	etag_is("\"x\" ,\t" ETAG "\t, \"y\"", ETAG, 1, &ok);
+	etag_is("W/" ETAG, ETAG, 1, &ok);		/* weak comparison */
+	etag_is("\"x\", W/" ETAG, ETAG, 1, &ok);
+	etag_is("*", ETAG, 1, &ok);
+	etag_is("  *", ETAG, 1, &ok);
+	etag_is(" " ETAG " ", ETAG, 1, &ok);
+	etag_is(",,," ETAG, ETAG, 1, &ok);
+	CHECK(ok);
+}
+
+static void
+test_etag_no_match(void)
+{
+	int	 ok = 1;
+
+	etag_is(NULL, ETAG, 0, &ok);
+	etag_is("", ETAG, 0, &ok);
+	etag_is(" ", ETAG, 0, &ok);
+	etag_is(",", ETAG, 0, &ok);
+	etag_is("\"x\"", ETAG, 0, &ok);
+	etag_is("\"x\", \"y\"", ETAG, 0, &ok);
+	etag_is("W/\"x\", W/\"y\"", ETAG, 0, &ok);
+	etag_is("\"5891b5b522d5df0\"", ETAG, 0, &ok);		/* shorter */
+	etag_is("\"5891b5b522d5df088\"", ETAG, 0, &ok);		/* longer */
+	etag_is(ETAG "x", ETAG, 0, &ok);
+	etag_is("x" ETAG, ETAG, 0, &ok);
+	etag_is("5891b5b522d5df08", ETAG, 0, &ok);		/* unquoted */
+	etag_is("\"5891B5B522D5DF08\"", ETAG, 0, &ok);	/* case matters */
+	etag_is("W/", ETAG, 0, &ok);
+	etag_is("W/W/" ETAG, ETAG, 0, &ok);
+	etag_is("\"5891b5b522d5df08", ETAG, 0, &ok);
+	etag_is("w/" ETAG, ETAG, 0, &ok);
+	CHECK(ok);
+}
+
+int
+main(void)
+{
+	RUN(test_range_simple);
+	RUN(test_range_suffix);
+	RUN(test_range_unsatisfiable);
+	RUN(test_range_size_zero);
+	RUN(test_range_malformed);
+	RUN(test_range_multiple);
+	RUN(test_range_spaces);
+	RUN(test_range_overflow);
+	RUN(test_range_long);
+	RUN(test_etag_match);
+	RUN(test_etag_no_match);
+	return check_end();
+}
