@@ -42,6 +42,13 @@ check "manifest verifies with stock minisign" minisign -Vm \
     -x "$D/channels/main/current/manifest.minisig" -p "$D/keys/main.pub"
 check "verify passes on a good repository" "$CASCADE" verify -d "$D"
 
+# a delta no smaller than half the compressed file is not kept
+head -c 300000 /dev/urandom >"$WORK/r1"
+head -c 300000 /dev/urandom >"$WORK/r2"
+"$CASCADE" publish -d "$D" random "$WORK/r1" >/dev/null 2>&1
+check "a delta that saves nothing is not kept" sh -c \
+    "'$CASCADE' publish -d '$D' random '$WORK/r2' | grep -q '(0 deltas)'"
+
 # concurrent publishes are serialised: every one lands, serials distinct
 for i in 1 2 3 4; do
 	make_db 50 "1$i" >"$WORK/c$i.db"
@@ -50,14 +57,14 @@ done
 wait
 check "concurrent publishes all land with distinct serials" sh -c "
     cat '$WORK'/c?.out | sed -n 's/.*serial \([0-9]*\).*/\1/p' | sort -u |
-    wc -l | grep -qx 4 && '$CASCADE' status -d '$D' | grep -q 'serial 7'"
+    wc -l | grep -qx 4 && '$CASCADE' status -d '$D' | grep -q 'serial 9'"
 
 # a publish killed between the state commit and the manifest switch
 cp -r "$D" "$WORK/crash"
-ln -sfn 6 "$WORK/crash/channels/main/current"
+ln -sfn 8 "$WORK/crash/channels/main/current"
 check "a manifest behind the state is re-signed by the next writer" sh -c "
     '$CASCADE' gc -d '$WORK/crash' >/dev/null 2>&1 &&
-    test \"\$(readlink '$WORK/crash/channels/main/current')\" = 7 &&
+    test \"\$(readlink '$WORK/crash/channels/main/current')\" = 9 &&
     '$CASCADE' verify -d '$WORK/crash' >/dev/null"
 
 # import an existing minisign key
@@ -81,7 +88,7 @@ check "verify fails on a corrupted object" sh -c \
 check "verify names the corrupted object" sh -c \
     "'$CASCADE' verify -d '$WORK/bad' 2>&1 | grep -q \"object '\$(basename $obj)'\""
 cp -r "$D" "$WORK/bad2"
-sed -i 's/"serial": 7/"serial": 8/' "$WORK/bad2/channels/main/current/manifest"
+sed -i 's/"serial": 9/"serial": 10/' "$WORK/bad2/channels/main/current/manifest"
 check "verify finds a tampered manifest" sh -c \
     "'$CASCADE' verify -d '$WORK/bad2' 2>&1 | grep -q 'signature or hash mismatch'"
 check "serve refuses a tampered manifest" sh -c \
