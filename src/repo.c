@@ -197,9 +197,10 @@ repo_open(struct repo *r, const char *dir)
 		e = conf_load(&r->conf, path, err);
 	if (e == -ENOENT)
 		conf_defaults(&r->conf);
+	else if (e < 0 && err[0] != '\0')
+		return log_error("cannot load '%s': %s", path, err);
 	else if (e < 0)
-		return log_errno(e, "cannot load '%s'%s%s", path,
-		    err[0] ? ": " : "", err);
+		return log_errno(e, "cannot load '%s'", path);
 	e = store_open(&r->store, dir, 0);
 	if (e < 0)
 		return log_errno(e, "cannot open the object store of '%s'", dir);
@@ -232,9 +233,12 @@ repo_reload_conf(struct repo *r)
 	e = repo_file(r, path, sizeof(path), "cascade.conf");
 	if (e == 0)
 		e = conf_load(c, path, err);
-	if (e < 0)
-		log_errno(e, "cannot reload '%s'%s%s; keeping the running "
-		    "configuration", path, err[0] ? ": " : "", err);
+	if (e < 0 && err[0] != '\0')
+		log_error("cannot reload '%s': %s; keeping the running "
+		    "configuration", path, err);
+	else if (e < 0)
+		log_errno(e, "cannot reload '%s'; keeping the running "
+		    "configuration", path);
 	else
 		r->conf = *c;
 	free(c);
