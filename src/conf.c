@@ -34,7 +34,7 @@ const char conf_sample[] =
 "; worker threads, 0 for one per core\n"
 "threads = 0\n"
 "; bytes of memory per connection (request headers must fit)\n"
-"connection_memory = 4096\n"
+"connection_memory = 3072\n"
 "connection_limit = 10000\n"
 "; seconds an idle keep-alive connection is kept\n"
 "connection_timeout = 120\n"
@@ -148,7 +148,7 @@ conf_defaults(struct conf *c)
 	memcpy(c->default_kind, "pattern", 8);
 	memcpy(c->default_edition, "standard", 9);
 	c->threads = 0;
-	c->connection_memory = 4096;
+	c->connection_memory = 3072;
 	c->connection_limit = 10000;
 	c->connection_timeout = 120;
 	c->gc_interval = 86400;

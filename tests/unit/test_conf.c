@@ -89,7 +89,7 @@ test_defaults(void)
 	CHECK(strcmp(c->default_edition, "standard") == 0);
 	CHECK_EQ(c->nlisten, 0);
 	CHECK_EQ(c->threads, 0);
-	CHECK_EQ(c->connection_memory, 4096);
+	CHECK_EQ(c->connection_memory, 3072);
 	CHECK_EQ(c->connection_limit, 10000);
 	CHECK_EQ(c->connection_timeout, 120);
 	CHECK_EQ(c->gc_interval, 86400);
