@@ -238,7 +238,7 @@ conf_set(struct conf *c, const char *section, const char *key,
 			return conf_int(v, 1, 86400, &c->connection_timeout);
 		if (strcmp(key, "gc_interval") == 0) {
 			if (ts_duration_parse(v, &c->gc_interval) < 0 ||
-			    c->gc_interval < 60)
+			    c->gc_interval < 1)
 				return -EBADMSG;
 			return 0;
 		}

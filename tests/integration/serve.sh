@@ -147,4 +147,19 @@ if [ -x "$TESTS_BIN/concurrent" ]; then
 fi
 
 check "SIGTERM shuts down cleanly" stop_server
+
+# the server collects garbage by itself, every gc_interval
+G="$WORK/gc"
+"$CASCADE" init -d "$G" >/dev/null
+printf '[repository]\nretention = 1\n[server]\ngc_interval = 1s\n' \
+    >"$G/cascade.conf"
+"$CASCADE" publish -d "$G" sig "$WORK/v1.db" >/dev/null 2>&1
+check "a server with gc_interval = 1s starts" start_server "$G"
+"$CASCADE" publish -d "$G" sig "$WORK/v2.db" >/dev/null 2>&1
+OLD="$G/objects/$(echo "$S1" | cut -c1-2)/$S1"
+check "the server removes versions beyond retention on its own" \
+    wait_for 10 test ! -e "$OLD"
+check "what the current manifest names is kept" sh -c \
+    "test \"\$(curl -s -o /dev/null -w '%{http_code}' '$BASE/v1/objects/$S2')\" = 200"
+check "the gc server stops cleanly" stop_server
 exit $FAILED
