@@ -4,19 +4,15 @@
  * caps, and valid names.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf.h"
 #include "fs.h"
 #include "check.h"
 #include "banned.h"
-
-static char	 tmpdir[64];
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -61,15 +57,6 @@ static int
 same_conf(const struct conf *a, const struct conf *b)
 {
 	return memcmp(a, b, sizeof(*a)) == 0;
-}
-
-static int
-rm_entry(const char *path, const struct stat *st, int type, struct FTW *f)
-{
-	(void)st;
-	(void)type;
-	(void)f;
-	return remove(path);
 }
 
 /* ---- tests -------------------------------------------------------------- */
@@ -363,7 +350,7 @@ test_bad_values(void)
 		"[server]\nconnection_limit = 0\n",
 		"[server]\nconnection_timeout = 0\n",
 		"[server]\nconnection_timeout = 86401\n",
-		"[server]\ngc_interval = 30s\n",
+		"[server]\ngc_interval = 0s\n",
 		"[server]\ngc_interval = forever\n",
 		"[component a]\nretention = 0\n",
 		"[component a]\ndelta_window = -1\n",
@@ -592,7 +579,8 @@ test_load(void)
 	struct conf	*c = conf_slot(0);
 	char		 path[FS_PATH_MAX], err[CONF_ERROR_MAX];
 
-	CHECK_EQ(fs_path(path, sizeof(path), "%s/cascade.conf", tmpdir), 0);
+	CHECK_EQ(fs_path(path, sizeof(path), "%s/cascade.conf",
+	    check_tmpdir), 0);
 	CHECK_EQ(conf_load(c, path, err), -ENOENT);
 	CHECK_EQ(fs_write_atomic(path, "[repository]\nretention = 9\n", 27,
 	    0644), 0);
@@ -677,11 +665,8 @@ test_valid_name(void)
 int
 main(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_conf.XXXXXX");
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
+	if (check_tmpdir_init("test_conf") < 0)
 		return 1;
-	}
 	RUN(test_defaults);
 	RUN(test_empty);
 	RUN(test_sample);
@@ -705,6 +690,6 @@ main(void)
 	RUN(test_too_many_components);
 	RUN(test_load);
 	RUN(test_valid_name);
-	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	check_rm_rf(check_tmpdir);
 	return check_end();
 }

@@ -4,11 +4,9 @@
  * their base versions, references to objects, and transactions.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "crypto.h"
@@ -17,18 +15,7 @@
 #include "check.h"
 #include "banned.h"
 
-static char	 tmpdir[64];
-
 /* ---- helpers ------------------------------------------------------------ */
-
-static int
-rm_entry(const char *path, const struct stat *st, int type, struct FTW *f)
-{
-	(void)st;
-	(void)type;
-	(void)f;
-	return remove(path);
-}
 
 /* A fresh database file for one test. */
 static struct db *
@@ -37,7 +24,7 @@ fresh_db(const char *name)
 	char		 path[FS_PATH_MAX];
 	struct db	*db = NULL;
 
-	if (fs_path(path, sizeof(path), "%s/%s.db", tmpdir, name) < 0)
+	if (fs_path(path, sizeof(path), "%s/%s.db", check_tmpdir, name) < 0)
 		return NULL;
 	if (db_open(path, 1, &db) < 0)
 		return NULL;
@@ -99,7 +86,7 @@ test_open(void)
 	struct db	*db = NULL;
 	uint64_t	 serial = 99;
 
-	CHECK_EQ(fs_path(path, sizeof(path), "%s/open.db", tmpdir), 0);
+	CHECK_EQ(fs_path(path, sizeof(path), "%s/open.db", check_tmpdir), 0);
 	CHECK_EQ(db_open(path, 0, &db), -ENOENT);
 	CHECK(db == NULL);
 	CHECK_EQ(fs_exists(path), 0);
@@ -134,7 +121,7 @@ test_not_a_db(void)
 	char		 path[FS_PATH_MAX];
 	struct db	*db = NULL;
 
-	CHECK_EQ(fs_path(path, sizeof(path), "%s/garbage.db", tmpdir), 0);
+	CHECK_EQ(fs_path(path, sizeof(path), "%s/garbage.db", check_tmpdir), 0);
 	CHECK_EQ(fs_write_atomic(path, junk, strlen(junk), 0644), 0);
 	CHECK(db_open(path, 0, &db) < 0);
 	CHECK(db == NULL);
@@ -626,7 +613,7 @@ test_snapshot(void)
 	struct db	*w = NULL, *r = NULL;
 	uint64_t	 s = 0;
 
-	CHECK_EQ(fs_path(path, sizeof(path), "%s/snap.db", tmpdir), 0);
+	CHECK_EQ(fs_path(path, sizeof(path), "%s/snap.db", check_tmpdir), 0);
 	CHECK_EQ(db_open(path, 1, &w), 0);
 	CHECK_EQ(db_open(path, 0, &r), 0);
 	if (w == NULL || r == NULL) {
@@ -649,11 +636,8 @@ test_snapshot(void)
 int
 main(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_db.XXXXXX");
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
+	if (check_tmpdir_init("test_db") < 0)
 		return 1;
-	}
 	RUN(test_open);
 	RUN(test_not_a_db);
 	RUN(test_serial);
@@ -668,6 +652,6 @@ main(void)
 	RUN(test_referenced);
 	RUN(test_transactions);
 	RUN(test_snapshot);
-	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	check_rm_rf(check_tmpdir);
 	return check_end();
 }

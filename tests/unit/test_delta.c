@@ -18,33 +18,11 @@
 #include "fs.h"
 #include "banned.h"
 
-static char	 tmpdir[] = "/tmp/test_delta.XXXXXX";
-
-/* A path in the test directory; four rotating buffers. */
-static const char *
-tpath(const char *name)
-{
-	static char	 p[4][FS_PATH_MAX];
-	static int	 i;
-
-	i = (i + 1) % 4;
-	if (fs_path(p[i], sizeof(p[i]), "%s/%s", tmpdir, name) < 0)
-		abort();
-	return p[i];
-}
-
+/* Writes a test file: name in check_tmpdir. */
 static int
 put(const char *name, const void *data, size_t len)
 {
-	int	 fd, r;
-
-	fd = open(tpath(name), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600);
-	if (fd < 0)
-		return -errno;
-	r = fs_write_all(fd, data, len);
-	close(fd);
-	return r;
+	return check_write_file(check_path(name), data, len);
 }
 
 /* Reads a whole test file; caller frees. NULL on error. */
@@ -55,7 +33,7 @@ get(const char *name, size_t *ret_len)
 	char		*p;
 
 	buf_init(&b, (size_t)1 << 30);
-	if (fs_read(&b, tpath(name)) < 0) {
+	if (fs_read(&b, check_path(name)) < 0) {
 		buf_release(&b);
 		return NULL;
 	}
@@ -68,13 +46,14 @@ get(const char *name, size_t *ret_len)
 static int
 ropen(const char *name)
 {
-	return open(tpath(name), O_RDONLY | O_CLOEXEC);
+	return open(check_path(name), O_RDONLY | O_CLOEXEC);
 }
 
 static int
 wopen(const char *name)
 {
-	return open(tpath(name), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	return open(check_path(name), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600);
 }
 
 /* delta_create(old, new) -> "delta". */
@@ -320,7 +299,7 @@ test_offsets(void)
 	CHECK_EQ(put("out", "0123456789012345678901234567890123456789", 40), 0);
 	ofd = ropen("old");
 	dfd = ropen("delta");
-	nfd = open(tpath("out"), O_RDWR | O_CLOEXEC);
+	nfd = open(check_path("out"), O_RDWR | O_CLOEXEC);
 	CHECK_EQ(delta_apply(ofd, dfd, nfd, 10), 0);
 	close(ofd);
 	close(dfd);
@@ -389,7 +368,8 @@ test_zstd_cli(void)
 	CHECK_EQ(put("new", n.ptr, n.len), 0);
 	CHECK_EQ(make_delta("old", "new", "delta", 0, &dsize), 0);
 	CHECK_EQ(buf_printf(&cmd, "zstd -qq -f -d --patch-from='%s' '%s' "
-	    "-o '%s'", tpath("old"), tpath("delta"), tpath("cli")), 0);
+	    "-o '%s'", check_path("old"), check_path("delta"),
+	    check_path("cli")), 0);
 	CHECK_EQ(system(cmd.ptr), 0);
 	CHECK(same("cli", n.ptr, n.len));
 
@@ -426,7 +406,8 @@ test_zstd_cli_delta(void)
 	CHECK_EQ(put("old", o.ptr, o.len), 0);
 	CHECK_EQ(put("new", n.ptr, n.len), 0);
 	CHECK_EQ(buf_printf(&cmd, "zstd -qq -f -3 --patch-from='%s' '%s' "
-	    "-o '%s'", tpath("old"), tpath("new"), tpath("delta")), 0);
+	    "-o '%s'", check_path("old"), check_path("new"),
+	    check_path("delta")), 0);
 	CHECK_EQ(system(cmd.ptr), 0);
 	fd = ropen("delta");
 	CHECK_EQ(delta_content_size(fd, &cs), 0);
@@ -641,7 +622,8 @@ test_no_checksum(void)
 	CHECK_EQ(put("old", "hello old world\n", 16), 0);
 	CHECK_EQ(put("new", "hello new world\n", 16), 0);
 	CHECK_EQ(buf_printf(&cmd, "zstd -qq -f --no-check --patch-from='%s' "
-	    "'%s' -o '%s'", tpath("old"), tpath("new"), tpath("delta")), 0);
+	    "'%s' -o '%s'", check_path("old"), check_path("new"),
+	    check_path("delta")), 0);
 	CHECK_EQ(system(cmd.ptr), 0);
 	CHECK_EQ(apply_delta("old", "delta", "out", 16), -EBADMSG);
 	buf_release(&cmd);
@@ -688,10 +670,10 @@ test_cmd(void)
 	CHECK_EQ(put("old", ob.ptr, ob.len), 0);
 	CHECK_EQ(put("new", nb.ptr, nb.len), 0);
 	CHECK(snprintf(size, sizeof(size), "%zu", nb.len) > 0);
-	CHECK_EQ(fs_path(o, sizeof(o), "%s", tpath("old")), 0);
-	CHECK_EQ(fs_path(n, sizeof(n), "%s", tpath("new")), 0);
-	CHECK_EQ(fs_path(d, sizeof(d), "%s", tpath("cmd-delta")), 0);
-	CHECK_EQ(fs_path(x, sizeof(x), "%s", tpath("cmd-out")), 0);
+	CHECK_EQ(fs_path(o, sizeof(o), "%s", check_path("old")), 0);
+	CHECK_EQ(fs_path(n, sizeof(n), "%s", check_path("new")), 0);
+	CHECK_EQ(fs_path(d, sizeof(d), "%s", check_path("cmd-delta")), 0);
+	CHECK_EQ(fs_path(x, sizeof(x), "%s", check_path("cmd-out")), 0);
 
 	CHECK_EQ(cmd(cmd_diff, "diff", o, n, d, NULL, NULL), 0);
 	CHECK_EQ(cmd(cmd_patch, "patch", o, d, x, NULL, NULL), 0);
@@ -717,16 +699,18 @@ test_cmd(void)
 	    "18446744073709551616"), 2);
 
 	/* Errors: the output is not created. */
-	CHECK_EQ(cmd(cmd_patch, "patch", o, d, tpath("cmd-x"), "--size", "14"),
-	    1);
-	CHECK_EQ(cmd(cmd_patch, "patch", o, "--size=0", d, tpath("cmd-x"),
+	CHECK_EQ(cmd(cmd_patch, "patch", o, d, check_path("cmd-x"), "--size",
+	    "14"), 1);
+	CHECK_EQ(cmd(cmd_patch, "patch", o, "--size=0", d, check_path("cmd-x"),
 	    NULL), 1);
-	CHECK_EQ(cmd(cmd_patch, "patch", n, d, tpath("cmd-x"), NULL, NULL), 1);
-	CHECK_EQ(cmd(cmd_patch, "patch", o, n, tpath("cmd-x"), NULL, NULL), 1);
-	CHECK_EQ(cmd(cmd_diff, "diff", tpath("missing"), n, tpath("cmd-x"),
-	    NULL, NULL), 1);
-	CHECK_EQ(fs_exists(tpath("cmd-x")), 0);
-	dir = opendir(tmpdir);
+	CHECK_EQ(cmd(cmd_patch, "patch", n, d, check_path("cmd-x"), NULL, NULL),
+	    1);
+	CHECK_EQ(cmd(cmd_patch, "patch", o, n, check_path("cmd-x"), NULL, NULL),
+	    1);
+	CHECK_EQ(cmd(cmd_diff, "diff", check_path("missing"), n,
+	    check_path("cmd-x"), NULL, NULL), 1);
+	CHECK_EQ(fs_exists(check_path("cmd-x")), 0);
+	dir = opendir(check_tmpdir);
 	CHECK(dir != NULL);
 	while (dir != NULL && (e = readdir(dir)) != NULL)
 		if (strstr(e->d_name, ".tmp.") != NULL)
@@ -738,29 +722,11 @@ test_cmd(void)
 	buf_release(&nb);
 }
 
-static void
-cleanup(void)
-{
-	struct dirent	*e;
-	DIR		*d;
-
-	d = opendir(tmpdir);
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			unlink(tpath(e->d_name));
-	closedir(d);
-	rmdir(tmpdir);
-}
-
 int
 main(void)
 {
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
+	if (check_tmpdir_init("test_delta") < 0)
 		return 1;
-	}
 	RUN(test_level_for);
 	RUN(test_small_text);
 	RUN(test_sigdb);
@@ -778,6 +744,6 @@ main(void)
 	RUN(test_garbage);
 	RUN(test_no_checksum);
 	RUN(test_cmd);
-	cleanup();
+	check_rm_rf(check_tmpdir);
 	return check_end();
 }

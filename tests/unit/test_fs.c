@@ -3,10 +3,8 @@
  * reads, temporary files that vanish on abort, mkdir -p, atomic symlinks,
  * the lock, and path overflow.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,37 +17,7 @@
 #include "check.h"
 #include "banned.h"
 
-static char	 tmpdir[64];
-
 /* ---- helpers ------------------------------------------------------------ */
-
-/* A path inside tmpdir, in a static buffer per call slot. */
-static const char *
-tpath(int slot, const char *name)
-{
-	static char	 paths[4][FS_PATH_MAX];
-
-	snprintf(paths[slot], sizeof(paths[slot]), "%s/%s", tmpdir, name);
-	return paths[slot];
-}
-
-/* The number of entries of dir (without . and ..), or -1. */
-static int
-count_entries(const char *dir)
-{
-	struct dirent	*e;
-	DIR		*d;
-	int		 n = 0;
-
-	d = opendir(dir);
-	if (d == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL)
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
-}
 
 static int
 is_dir(const char *path)
@@ -67,28 +35,13 @@ has_cloexec(int fd)
 	return f >= 0 && (f & FD_CLOEXEC) != 0;
 }
 
-static int
-rm_entry(const char *path, const struct stat *st, int type, struct FTW *f)
-{
-	(void)st;
-	(void)type;
-	(void)f;
-	return remove(path);
-}
-
-static void
-rm_rf(const char *path)
-{
-	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* A fresh, empty subdirectory of tmpdir for one test. */
+/* A fresh, empty subdirectory of check_tmpdir for one test. */
 static const char *
 fresh(const char *name)
 {
-	const char	*p = tpath(3, name);
+	const char	*p = check_path(name);
 
-	rm_rf(p);
+	check_rm_rf(p);
 	if (mkdir(p, 0755) < 0)
 		fprintf(stderr, "cannot make '%s'\n", p);
 	return p;
@@ -124,7 +77,7 @@ test_write_read(void)
 	CHECK_EQ(fs_read(&b, path), 0);
 	CHECK(b.ptr != NULL && strcmp(b.ptr, "bye") == 0);
 	buf_release(&b);
-	CHECK_EQ(count_entries(dir), 1);
+	CHECK_EQ(check_count_entries(dir), 1);
 }
 
 static void
@@ -243,8 +196,8 @@ test_read_missing(void)
 	struct buf	 b;
 
 	buf_init(&b, 64);
-	CHECK_EQ(fs_read(&b, tpath(0, "no/such/file")), -ENOENT);
-	CHECK_EQ(fs_read(&b, tpath(0, "nosuchfile")), -ENOENT);
+	CHECK_EQ(fs_read(&b, check_path("no/such/file")), -ENOENT);
+	CHECK_EQ(fs_read(&b, check_path("nosuchfile")), -ENOENT);
 	CHECK_EQ(b.len, 0);
 	buf_release(&b);
 }
@@ -252,7 +205,7 @@ test_read_missing(void)
 static void
 test_write_atomic_bad_dir(void)
 {
-	CHECK_EQ(fs_write_atomic(tpath(0, "no/such/dir/f"), "x", 1, 0644),
+	CHECK_EQ(fs_write_atomic(check_path("no/such/dir/f"), "x", 1, 0644),
 	    -ENOENT);
 }
 
@@ -274,9 +227,9 @@ test_tmp_abort(void)
 	CHECK_EQ(fs_exists(t.path), 1);
 	fs_tmp_abort(&t);
 	CHECK_EQ(fs_exists(path), 0);
-	CHECK_EQ(count_entries(dir), 0);
+	CHECK_EQ(check_count_entries(dir), 0);
 	fs_tmp_abort(&t);			/* twice is harmless */
-	CHECK_EQ(count_entries(dir), 0);
+	CHECK_EQ(check_count_entries(dir), 0);
 }
 
 static void
@@ -301,7 +254,7 @@ test_tmp_commit(void)
 	CHECK_EQ(fs_read(&b, path), 0);
 	CHECK(b.ptr != NULL && strcmp(b.ptr, "new contents") == 0);
 	buf_release(&b);
-	CHECK_EQ(count_entries(dir), 1);
+	CHECK_EQ(check_count_entries(dir), 1);
 }
 
 /* A commit that cannot rename (the final name is a non-empty directory)
@@ -320,9 +273,9 @@ test_tmp_commit_fails(void)
 	CHECK_EQ(fs_tmp_open(&t, path, 0644), 0);
 	CHECK_EQ(fs_write_all(t.fd, "data", 4), 0);
 	CHECK(fs_tmp_commit(&t) < 0);
-	CHECK_EQ(count_entries(dir), 1);	/* only final/ */
+	CHECK_EQ(check_count_entries(dir), 1);	/* only final/ */
 	fs_tmp_abort(&t);
-	CHECK_EQ(count_entries(dir), 1);
+	CHECK_EQ(check_count_entries(dir), 1);
 	CHECK(is_dir(path));
 }
 
@@ -331,7 +284,7 @@ test_tmp_open_bad_dir(void)
 {
 	struct fs_tmp	 t;
 
-	CHECK_EQ(fs_tmp_open(&t, tpath(0, "missing/dir/f"), 0644), -ENOENT);
+	CHECK_EQ(fs_tmp_open(&t, check_path("missing/dir/f"), 0644), -ENOENT);
 }
 
 static void
@@ -434,7 +387,7 @@ test_symlink_atomic(void)
 	n = readlink(link, got, sizeof(got) - 1);
 	got[n < 0 ? 0 : n] = '\0';
 	CHECK(strcmp(got, "target-2/deeper") == 0);
-	CHECK_EQ(count_entries(dir), 1);	/* no temporary link left */
+	CHECK_EQ(check_count_entries(dir), 1);	/* no temporary link left */
 	CHECK_EQ(fs_exists(link), 1);		/* dangling still exists */
 
 	/* replaces a regular file too */
@@ -444,13 +397,14 @@ test_symlink_atomic(void)
 	n = readlink(file, got, sizeof(got) - 1);
 	got[n < 0 ? 0 : n] = '\0';
 	CHECK(strcmp(got, "current") == 0);
-	CHECK_EQ(count_entries(dir), 2);
+	CHECK_EQ(check_count_entries(dir), 2);
 }
 
 static void
 test_symlink_bad_dir(void)
 {
-	CHECK_EQ(fs_symlink_atomic("t", tpath(0, "missing/dir/link")), -ENOENT);
+	CHECK_EQ(fs_symlink_atomic("t", check_path("missing/dir/link")),
+	    -ENOENT);
 }
 
 static void
@@ -492,7 +446,7 @@ test_lock(void)
 static void
 test_lock_bad_dir(void)
 {
-	CHECK_EQ(fs_lock(tpath(0, "missing/dir/lock")), -ENOENT);
+	CHECK_EQ(fs_lock(check_path("missing/dir/lock")), -ENOENT);
 }
 
 static void
@@ -549,7 +503,7 @@ test_exists_fsync(void)
 	CHECK_EQ(fs_exists(path), 1);
 	CHECK_EQ(fs_fsync_dir(dir), 0);
 	CHECK_EQ(fs_fsync_parent(path), 0);
-	CHECK_EQ(fs_fsync_dir(tpath(0, "missing")), -ENOENT);
+	CHECK_EQ(fs_fsync_dir(check_path("missing")), -ENOENT);
 	CHECK_EQ(fs_fsync_dir(path), -ENOTDIR);
 	CHECK_EQ(fs_path(path, sizeof(path), "%s/f/g", dir), 0);
 	CHECK_EQ(fs_exists(path), -ENOTDIR);
@@ -559,11 +513,8 @@ int
 main(void)
 {
 	umask(022);
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_fs.XXXXXX");
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
+	if (check_tmpdir_init("test_fs") < 0)
 		return 1;
-	}
 	RUN(test_write_read);
 	RUN(test_write_empty);
 	RUN(test_write_read_large);
@@ -587,6 +538,6 @@ main(void)
 	RUN(test_path);
 	RUN(test_path_too_long);
 	RUN(test_exists_fsync);
-	rm_rf(tmpdir);
+	check_rm_rf(check_tmpdir);
 	return check_end();
 }

@@ -20,33 +20,7 @@
 #define MINISIGN	"minisign"
 #define QUIET		" </dev/null >/dev/null 2>&1"
 
-static char	 tmpdir[64];
-
 /* ---- helpers ------------------------------------------------------------ */
-
-/* A path inside tmpdir, in a static buffer per call slot. */
-static const char *
-tpath(int slot, const char *name)
-{
-	static char	 paths[4][256];
-
-	snprintf(paths[slot], sizeof(paths[slot]), "%s/%s", tmpdir, name);
-	return paths[slot];
-}
-
-static int
-write_file(const char *path, const void *p, size_t n)
-{
-	FILE	*f;
-	int	 ok;
-
-	f = fopen(path, "wb");
-	if (f == NULL)
-		return -1;
-	ok = fwrite(p, 1, n, f) == n;
-	ok = (fclose(f) == 0) && ok;
-	return ok ? 0 : -1;
-}
 
 /* Reads a whole (small) file into b. */
 static int
@@ -751,11 +725,11 @@ write_our_keys(const struct sig_seckey *sk, struct sig_pubkey *pk)
 	buf_init(&t, SIG_KEYFILE_MAX);
 	sig_seckey_public(sk, pk);
 	if (sig_pubkey_format(pk, &t) < 0 ||
-	    write_file(tpath(0, "our.pub"), t.ptr, t.len) < 0)
+	    check_write_file(check_path("our.pub"), t.ptr, t.len) < 0)
 		goto out;
 	buf_reset(&t);
 	if (sig_seckey_format(sk, &t) < 0 ||
-	    write_file(tpath(0, "our.key"), t.ptr, t.len) < 0)
+	    check_write_file(check_path("our.key"), t.ptr, t.len) < 0)
 		goto out;
 	r = 0;
 out:
@@ -780,12 +754,12 @@ test_interop_minisign_signs(void)
 	buf_init(&repub, SIG_KEYFILE_MAX);
 	CHECK_EQ(sig_keygen(&sk), 0);
 	CHECK_EQ(write_our_keys(&sk, &pk), 0);
-	CHECK_EQ(write_file(tpath(0, "m1"), data, strlen(data)), 0);
+	CHECK_EQ(check_write_file(check_path("m1"), data, strlen(data)), 0);
 
 	CHECK_EQ(run(MINISIGN " -S -s %s -m %s -x %s -t 'cascade interop'"
-	    QUIET, tpath(0, "our.key"), tpath(1, "m1"),
-	    tpath(2, "m1.minisig")), 0);
-	CHECK_EQ(read_file(tpath(0, "m1.minisig"), &s), 0);
+	    QUIET, check_path("our.key"), check_path("m1"),
+	    check_path("m1.minisig")), 0);
+	CHECK_EQ(read_file(check_path("m1.minisig"), &s), 0);
 	CHECK(strstr(s.ptr ? s.ptr : "", "\ntrusted comment: cascade "
 	    "interop\n") != NULL);
 	CHECK_EQ(verify_exact(&pk, data, strlen(data), s.ptr, s.len), 0);
@@ -793,22 +767,24 @@ test_interop_minisign_signs(void)
 	    s.ptr, s.len), -EPERM);
 	/* minisign itself agrees, with our public key file. */
 	CHECK_EQ(run(MINISIGN " -V -H -p %s -m %s -x %s" QUIET,
-	    tpath(0, "our.pub"), tpath(1, "m1"), tpath(2, "m1.minisig")), 0);
+	    check_path("our.pub"), check_path("m1"),
+	    check_path("m1.minisig")), 0);
 
 	/* Legacy signature by minisign -l. */
 	CHECK_EQ(run(MINISIGN " -S -l -s %s -m %s -x %s" QUIET,
-	    tpath(0, "our.key"), tpath(1, "m1"), tpath(2, "m1.legacy")), 0);
+	    check_path("our.key"), check_path("m1"),
+	    check_path("m1.legacy")), 0);
 	buf_reset(&s);
-	CHECK_EQ(read_file(tpath(0, "m1.legacy"), &s), 0);
+	CHECK_EQ(read_file(check_path("m1.legacy"), &s), 0);
 	CHECK(strstr(s.ptr ? s.ptr : "", "\nRW") != NULL);	/* "Ed" */
 	CHECK_EQ(verify_exact(&pk, data, strlen(data), s.ptr, s.len), 0);
 	CHECK_EQ(verify_exact(&pk, "x", 1, s.ptr, s.len), -EPERM);
 
 	/* minisign -R rebuilds the same public key file from our secret. */
-	CHECK_EQ(run(MINISIGN " -R -s %s -p %s" QUIET, tpath(0, "our.key"),
-	    tpath(1, "re.pub")), 0);
-	CHECK_EQ(read_file(tpath(0, "our.pub"), &pub), 0);
-	CHECK_EQ(read_file(tpath(0, "re.pub"), &repub), 0);
+	CHECK_EQ(run(MINISIGN " -R -s %s -p %s" QUIET, check_path("our.key"),
+	    check_path("re.pub")), 0);
+	CHECK_EQ(read_file(check_path("our.pub"), &pub), 0);
+	CHECK_EQ(read_file(check_path("re.pub"), &repub), 0);
 	CHECK_EQ(pub.len, repub.len);
 	CHECK(pub.len == repub.len && memcmp(pub.ptr, repub.ptr,
 	    pub.len) == 0);
@@ -839,30 +815,31 @@ test_interop_minisign_verifies(void)
 		goto out;
 	for (i = 0; i < bign; i++)
 		big[i] = (unsigned char)(i ^ (i >> 11));
-	CHECK_EQ(write_file(tpath(0, "m2"), big, bign), 0);
+	CHECK_EQ(check_write_file(check_path("m2"), big, bign), 0);
 
 	CHECK_EQ(sig_sign(&sk, big, bign, "timestamp:1\tfile:m2\thashed", &s),
 	    0);
-	CHECK_EQ(write_file(tpath(0, "m2.minisig"), s.ptr, s.len), 0);
-	CHECK_EQ(run(MINISIGN " -Vm %s -x %s -p %s" QUIET, tpath(0, "m2"),
-	    tpath(1, "m2.minisig"), tpath(2, "our.pub")), 0);
+	CHECK_EQ(check_write_file(check_path("m2.minisig"), s.ptr, s.len), 0);
+	CHECK_EQ(run(MINISIGN " -Vm %s -x %s -p %s" QUIET, check_path("m2"),
+	    check_path("m2.minisig"), check_path("our.pub")), 0);
 	/* Prehashed, as minisign -H requires. */
 	CHECK_EQ(run(MINISIGN " -V -H -m %s -x %s -p %s" QUIET,
-	    tpath(0, "m2"), tpath(1, "m2.minisig"), tpath(2, "our.pub")), 0);
+	    check_path("m2"), check_path("m2.minisig"),
+	    check_path("our.pub")), 0);
 	/* minisign prints our trusted comment. */
 	CHECK_EQ(run(MINISIGN " -V -Q -m %s -x %s -p %s 2>/dev/null </dev/null"
-	    " | grep -qx 'timestamp:1.file:m2.hashed'", tpath(0, "m2"),
-	    tpath(1, "m2.minisig"), tpath(2, "our.pub")), 0);
+	    " | grep -qx 'timestamp:1.file:m2.hashed'", check_path("m2"),
+	    check_path("m2.minisig"), check_path("our.pub")), 0);
 
 	/* A tampered file fails. */
 	big[bign / 2] ^= 0x01;
-	CHECK_EQ(write_file(tpath(0, "m2"), big, bign), 0);
-	CHECK(run(MINISIGN " -Vm %s -x %s -p %s" QUIET, tpath(0, "m2"),
-	    tpath(1, "m2.minisig"), tpath(2, "our.pub")) != 0);
+	CHECK_EQ(check_write_file(check_path("m2"), big, bign), 0);
+	CHECK(run(MINISIGN " -Vm %s -x %s -p %s" QUIET, check_path("m2"),
+	    check_path("m2.minisig"), check_path("our.pub")) != 0);
 	big[bign / 2] ^= 0x01;
-	CHECK_EQ(write_file(tpath(0, "m2"), big, bign), 0);
-	CHECK_EQ(run(MINISIGN " -Vm %s -x %s -p %s" QUIET, tpath(0, "m2"),
-	    tpath(1, "m2.minisig"), tpath(2, "our.pub")), 0);
+	CHECK_EQ(check_write_file(check_path("m2"), big, bign), 0);
+	CHECK_EQ(run(MINISIGN " -Vm %s -x %s -p %s" QUIET, check_path("m2"),
+	    check_path("m2.minisig"), check_path("our.pub")), 0);
 	/* A tampered trusted comment fails. */
 	{
 		char	*p = strstr(s.ptr, "timestamp:1");
@@ -870,18 +847,19 @@ test_interop_minisign_verifies(void)
 		CHECK(p != NULL);
 		if (p != NULL)
 			p[10] = '2';
-		CHECK_EQ(write_file(tpath(0, "m2.bad"), s.ptr, s.len), 0);
+		CHECK_EQ(check_write_file(check_path("m2.bad"), s.ptr, s.len),
+		    0);
 		CHECK(run(MINISIGN " -Vm %s -x %s -p %s" QUIET,
-		    tpath(0, "m2"), tpath(1, "m2.bad"),
-		    tpath(2, "our.pub")) != 0);
+		    check_path("m2"), check_path("m2.bad"),
+		    check_path("our.pub")) != 0);
 	}
 	/* An empty file. */
-	CHECK_EQ(write_file(tpath(0, "m3"), "", 0), 0);
+	CHECK_EQ(check_write_file(check_path("m3"), "", 0), 0);
 	buf_reset(&s);
 	CHECK_EQ(sig_sign(&sk, "", 0, "empty", &s), 0);
-	CHECK_EQ(write_file(tpath(0, "m3.minisig"), s.ptr, s.len), 0);
-	CHECK_EQ(run(MINISIGN " -Vm %s -p %s" QUIET, tpath(0, "m3"),
-	    tpath(1, "our.pub")), 0);
+	CHECK_EQ(check_write_file(check_path("m3.minisig"), s.ptr, s.len), 0);
+	CHECK_EQ(run(MINISIGN " -Vm %s -p %s" QUIET, check_path("m3"),
+	    check_path("our.pub")), 0);
 out:
 	free(big);
 	buf_release(&s);
@@ -902,10 +880,10 @@ test_interop_minisign_keys(void)
 	buf_init(&key, SIG_KEYFILE_MAX);
 	buf_init(&ours, SIG_KEYFILE_MAX);
 	buf_init(&s, SIG_SIGFILE_MAX);
-	CHECK_EQ(run(MINISIGN " -G -W -p %s -s %s" QUIET, tpath(0, "x.pub"),
-	    tpath(1, "x.key")), 0);
-	CHECK_EQ(read_file(tpath(0, "x.pub"), &pub), 0);
-	CHECK_EQ(read_file(tpath(0, "x.key"), &key), 0);
+	CHECK_EQ(run(MINISIGN " -G -W -p %s -s %s" QUIET, check_path("x.pub"),
+	    check_path("x.key")), 0);
+	CHECK_EQ(read_file(check_path("x.pub"), &pub), 0);
+	CHECK_EQ(read_file(check_path("x.key"), &key), 0);
 	if (pub.ptr == NULL || key.ptr == NULL)
 		goto out;
 
@@ -930,26 +908,28 @@ test_interop_minisign_keys(void)
 	    (size_t)(strchr(key.ptr, '\n') - key.ptr) + 1) == 0);
 
 	/* We sign, minisign verifies with its own public key. */
-	CHECK_EQ(write_file(tpath(0, "m4"), data, strlen(data)), 0);
+	CHECK_EQ(check_write_file(check_path("m4"), data, strlen(data)), 0);
 	CHECK_EQ(sig_sign(&sk, data, strlen(data), "by cascade", &s), 0);
-	CHECK_EQ(write_file(tpath(0, "m4.minisig"), s.ptr, s.len), 0);
-	CHECK_EQ(run(MINISIGN " -Vm %s -p %s" QUIET, tpath(0, "m4"),
-	    tpath(1, "x.pub")), 0);
-	CHECK_EQ(write_file(tpath(0, "m4"), "x", 1), 0);
-	CHECK(run(MINISIGN " -Vm %s -p %s" QUIET, tpath(0, "m4"),
-	    tpath(1, "x.pub")) != 0);
+	CHECK_EQ(check_write_file(check_path("m4.minisig"), s.ptr, s.len), 0);
+	CHECK_EQ(run(MINISIGN " -Vm %s -p %s" QUIET, check_path("m4"),
+	    check_path("x.pub")), 0);
+	CHECK_EQ(check_write_file(check_path("m4"), "x", 1), 0);
+	CHECK(run(MINISIGN " -Vm %s -p %s" QUIET, check_path("m4"),
+	    check_path("x.pub")) != 0);
 	/* minisign signs with its key, we verify with its public key. */
-	CHECK_EQ(run(MINISIGN " -S -s %s -m %s" QUIET, tpath(0, "x.key"),
-	    tpath(1, "m4")), 0);
+	CHECK_EQ(run(MINISIGN " -S -s %s -m %s" QUIET, check_path("x.key"),
+	    check_path("m4")), 0);
 	buf_reset(&s);
-	CHECK_EQ(read_file(tpath(0, "m4.minisig"), &s), 0);
+	CHECK_EQ(read_file(check_path("m4.minisig"), &s), 0);
 	CHECK_EQ(verify_exact(&pk, "x", 1, s.ptr, s.len), 0);
 	/* Our secret key file works with minisign too. */
-	CHECK_EQ(write_file(tpath(0, "ours.key"), ours.ptr, ours.len), 0);
+	CHECK_EQ(check_write_file(check_path("ours.key"), ours.ptr, ours.len),
+	    0);
 	CHECK_EQ(run(MINISIGN " -S -s %s -m %s -x %s" QUIET,
-	    tpath(0, "ours.key"), tpath(1, "m4"), tpath(2, "m4.sig2")), 0);
-	CHECK_EQ(run(MINISIGN " -Vm %s -x %s -p %s" QUIET, tpath(0, "m4"),
-	    tpath(1, "m4.sig2"), tpath(2, "x.pub")), 0);
+	    check_path("ours.key"), check_path("m4"),
+	    check_path("m4.sig2")), 0);
+	CHECK_EQ(run(MINISIGN " -Vm %s -x %s -p %s" QUIET, check_path("m4"),
+	    check_path("m4.sig2"), check_path("x.pub")), 0);
 out:
 	if (key.ptr != NULL)
 		crypto_wipe(key.ptr, key.len);
@@ -972,8 +952,8 @@ test_interop_encrypted_key(void)
 	buf_init(&key, SIG_KEYFILE_MAX);
 	/* minisign reads the password twice from stdin when not a tty. */
 	CHECK_EQ(run("printf 'pw\\npw\\n' | " MINISIGN " -G -p %s -s %s"
-	    " >/dev/null 2>&1", tpath(0, "e.pub"), tpath(1, "e.key")), 0);
-	CHECK_EQ(read_file(tpath(0, "e.key"), &key), 0);
+	    " >/dev/null 2>&1", check_path("e.pub"), check_path("e.key")), 0);
+	CHECK_EQ(read_file(check_path("e.key"), &key), 0);
 	CHECK_EQ(seckey_parse_exact(key.ptr ? key.ptr : "", key.len, &sk),
 	    -ENOTSUP);
 	buf_release(&key);
@@ -982,13 +962,8 @@ test_interop_encrypted_key(void)
 int
 main(void)
 {
-	int	 r;
-
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_sig.XXXXXX");
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
+	if (check_tmpdir_init("test_sig") < 0)
 		return 1;
-	}
 	RUN(test_key_id_hex);
 	RUN(test_pubkey_roundtrip);
 	RUN(test_pubkey_bad);
@@ -1002,8 +977,6 @@ main(void)
 	RUN(test_interop_minisign_verifies);
 	RUN(test_interop_minisign_keys);
 	RUN(test_interop_encrypted_key);
-	r = check_end();
-	if (run("rm -rf '%s'", tmpdir) != 0)
-		fprintf(stderr, "cannot remove '%s'\n", tmpdir);
-	return r;
+	check_rm_rf(check_tmpdir);
+	return check_end();
 }

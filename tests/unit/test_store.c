@@ -3,10 +3,8 @@
  * put (new, again, with an expected hash), check, foreach with strays,
  * remove, bad names, and a 20 MB object streamed through.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,52 +26,18 @@
 #define OTHER_HEX \
 	"0000000000000000000000000000000000000000000000000000000000000001"
 
-static char	 tmpdir[64];
-
 /* ---- helpers ------------------------------------------------------------ */
-
-static int
-rm_entry(const char *path, const struct stat *st, int type, struct FTW *f)
-{
-	(void)st;
-	(void)type;
-	(void)f;
-	return remove(path);
-}
-
-static void
-rm_rf(const char *path)
-{
-	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /* A fresh data directory with a store opened (created) in it. */
 static int
 fresh_store(const char *name, struct store *s, char *dir, size_t size)
 {
-	if (fs_path(dir, size, "%s/%s", tmpdir, name) < 0)
+	if (fs_path(dir, size, "%s/%s", check_tmpdir, name) < 0)
 		return -1;
-	rm_rf(dir);
+	check_rm_rf(dir);
 	if (mkdir(dir, 0755) < 0)
 		return -1;
 	return store_open(s, dir, 1);
-}
-
-static int
-count_entries(const char *dir)
-{
-	struct dirent	*e;
-	DIR		*d;
-	int		 n = 0;
-
-	d = opendir(dir);
-	if (d == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL)
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
 }
 
 static int
@@ -83,7 +47,7 @@ tmp_entries(const struct store *s)
 
 	if (fs_path(p, sizeof(p), "%s/tmp", s->root) < 0)
 		return -1;
-	return count_entries(p);
+	return check_count_entries(p);
 }
 
 /* Writes a plain file in dir; its path in out. */
@@ -141,7 +105,7 @@ test_open(void)
 	char		 dir[FS_PATH_MAX], p[FS_PATH_MAX];
 	struct store	 s;
 
-	CHECK_EQ(fs_path(dir, sizeof(dir), "%s/open", tmpdir), 0);
+	CHECK_EQ(fs_path(dir, sizeof(dir), "%s/open", check_tmpdir), 0);
 	CHECK_EQ(mkdir(dir, 0755), 0);
 	CHECK_EQ(store_open(&s, dir, 0), -ENOENT);
 	CHECK_EQ(store_open(&s, dir, 1), 0);
@@ -641,11 +605,8 @@ int
 main(void)
 {
 	umask(022);
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_store.XXXXXX");
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
+	if (check_tmpdir_init("test_store") < 0)
 		return 1;
-	}
 	RUN(test_open);
 	RUN(test_path);
 	RUN(test_put_file);
@@ -662,6 +623,6 @@ main(void)
 	RUN(test_invalid_hex);
 	RUN(test_large);
 	RUN(test_put_cleans_stray_tmp);
-	rm_rf(tmpdir);
+	check_rm_rf(check_tmpdir);
 	return check_end();
 }
