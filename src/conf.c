@@ -40,6 +40,26 @@ const char conf_sample[] =
 "connection_timeout = 120\n"
 "gc_interval = 1d\n"
 "\n"
+"; A mirror names its upstream (another cascade server) here.\n"
+"; [upstream]\n"
+"; url = https://hq.example.net:8080/\n"
+"; channels = *                   ; or a list: main, vendor\n"
+"; trust = keys/vendor.pub         ; repeat for more keys\n"
+"; license_key = XXXX-XXXX-XXXX\n"
+"; username = EAV-12345678\n"
+"; password = secret\n"
+"; proxy = http://proxy.example.net:3128\n"
+"; proxy_username = user\n"
+"; proxy_password = secret\n"
+"; ca_file = /etc/ssl/certs/hq-ca.pem\n"
+"; schedule = every 60m            ; or daily 02:00, weekly mon 02:00\n"
+"; sync_at_startup = yes\n"
+"\n"
+"; License tiers, lowest first: a license receives its edition and\n"
+"; every lower one.\n"
+"; [editions]\n"
+"; order = basic, business, premium\n"
+"\n"
 "; per-component overrides\n"
 "; [component virus-pattern]\n"
 "; retention = 10\n"
@@ -152,6 +172,155 @@ conf_defaults(struct conf *c)
 	c->connection_limit = 10000;
 	c->connection_timeout = 120;
 	c->gc_interval = 86400;
+	c->upstream.schedule.kind = CONF_EVERY;
+	c->upstream.schedule.every = 3600;
+	c->upstream.sync_at_startup = 1;
+}
+
+static int
+conf_copy(char *dst, size_t size, const char *v)
+{
+	size_t	 n = strlen(v);
+
+	if (n >= size)
+		return -E2BIG;
+	memcpy(dst, v, n + 1);
+	return 0;
+}
+
+static int
+conf_bool(const char *v, int *ret)
+{
+	if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 ||
+	    strcmp(v, "on") == 0 || strcmp(v, "1") == 0)
+		*ret = 1;
+	else if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0 ||
+	    strcmp(v, "off") == 0 || strcmp(v, "0") == 0)
+		*ret = 0;
+	else
+		return -EBADMSG;
+	return 0;
+}
+
+/* Splits "a, b, c" into names; each must be valid. */
+static int
+conf_name_list(const char *v, char (*dst)[CONF_NAME_MAX + 1], int max,
+    int *ret_n)
+{
+	char	 item[CONF_VALUE_MAX];
+	size_t	 len;
+	int	 n = 0;
+
+	while (*v != '\0') {
+		v += strspn(v, " \t,");
+		len = strcspn(v, ",");
+		while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+			len--;
+		if (len == 0)
+			break;
+		if (len >= sizeof(item) || n == max)
+			return -E2BIG;
+		memcpy(item, v, len);
+		item[len] = '\0';
+		if (!conf_valid_name(item, 0))
+			return -EBADMSG;
+		memcpy(dst[n++], item, len + 1);
+		v += len;
+	}
+	if (n == 0)
+		return -EBADMSG;
+	*ret_n = n;
+	return 0;
+}
+
+int
+conf_schedule_parse(const char *s, struct conf_schedule *ret)
+{
+	static const char	*days[] = { "sun", "mon", "tue", "wed", "thu",
+	    "fri", "sat" };
+	struct conf_schedule	 sc;
+	char			 a[16], b[16], c[16], extra[2];
+	int			 n, h, m, i;
+
+	memset(&sc, 0, sizeof(sc));
+	n = sscanf(s, "%15s %15s %15s %1s", a, b, c, extra);
+	if (n == 2 && strcmp(a, "every") == 0) {
+		if (ts_duration_parse(b, &sc.every) < 0 || sc.every < 1)
+			return -EBADMSG;
+		sc.kind = CONF_EVERY;
+	} else if ((n == 2 && strcmp(a, "daily") == 0) ||
+	    (n == 3 && strcmp(a, "weekly") == 0)) {
+		const char *t = n == 2 ? b : c;
+
+		if (strlen(t) != 5 || t[2] != ':' ||
+		    sscanf(t, "%2d:%2d", &h, &m) != 2 || h < 0 || h > 23 ||
+		    m < 0 || m > 59)
+			return -EBADMSG;
+		sc.kind = n == 2 ? CONF_DAILY : CONF_WEEKLY;
+		sc.hour = h;
+		sc.minute = m;
+		if (n == 3) {
+			for (i = 0; i < 7 && strcmp(b, days[i]) != 0; i++)
+				;
+			if (i == 7)
+				return -EBADMSG;
+			sc.wday = i;
+		}
+	} else
+		return -EBADMSG;
+	*ret = sc;
+	return 0;
+}
+
+time_t
+conf_schedule_next(const struct conf_schedule *s, time_t now)
+{
+	struct tm	 tm;
+	time_t		 t;
+	int		 i;
+
+	if (s->kind == CONF_EVERY)
+		return now + s->every;
+	localtime_r(&now, &tm);
+	tm.tm_hour = s->hour;
+	tm.tm_min = s->minute;
+	tm.tm_sec = 0;
+	tm.tm_isdst = -1;
+	for (i = 0; i < 8; i++) {
+		struct tm d = tm;
+
+		d.tm_mday += i;
+		t = mktime(&d);
+		if (t > now && (s->kind == CONF_DAILY || d.tm_wday == s->wday))
+			return t;
+	}
+	return now + 7 * 86400;
+}
+
+int
+conf_edition_rank(const struct conf *c, const char *edition)
+{
+	int	 i;
+
+	if (c->neditions == 0)
+		return 0;
+	for (i = 0; i < c->neditions; i++)
+		if (strcmp(c->editions[i], edition) == 0)
+			return i;
+	return -1;
+}
+
+int
+conf_upstream_takes(const struct conf *c, const char *channel)
+{
+	int	 i;
+
+	if (c->upstream.nchannels == 0)
+		return 1;
+	for (i = 0; i < c->upstream.nchannels; i++)
+		if (strcmp(c->upstream.channels[i], channel) == 0)
+			return 1;
+	return 0;
 }
 
 static int
@@ -242,6 +411,58 @@ conf_set(struct conf *c, const char *section, const char *key,
 				return -EBADMSG;
 			return 0;
 		}
+		return -ENOENT;
+	}
+	if (strcmp(section, "upstream") == 0) {
+		struct conf_upstream *u = &c->upstream;
+
+		if (strcmp(key, "url") == 0) {
+			if (strncmp(v, "http://", 7) != 0 &&
+			    strncmp(v, "https://", 8) != 0)
+				return -EBADMSG;
+			return conf_copy(u->url, sizeof(u->url), v);
+		}
+		if (strcmp(key, "channels") == 0) {
+			if (strcmp(v, "*") == 0) {
+				u->nchannels = 0;
+				return 0;
+			}
+			return conf_name_list(v, u->channels,
+			    CONF_CHANNELS_MAX, &u->nchannels);
+		}
+		if (strcmp(key, "trust") == 0) {
+			if (u->ntrust == CONF_TRUST_MAX || v[0] == '\0')
+				return -E2BIG;
+			return conf_copy(u->trust[u->ntrust++],
+			    sizeof(u->trust[0]), v);
+		}
+		if (strcmp(key, "license_key") == 0)
+			return conf_copy(u->license_key,
+			    sizeof(u->license_key), v);
+		if (strcmp(key, "username") == 0)
+			return conf_copy(u->username, sizeof(u->username), v);
+		if (strcmp(key, "password") == 0)
+			return conf_copy(u->password, sizeof(u->password), v);
+		if (strcmp(key, "proxy") == 0)
+			return conf_copy(u->proxy, sizeof(u->proxy), v);
+		if (strcmp(key, "proxy_username") == 0)
+			return conf_copy(u->proxy_username,
+			    sizeof(u->proxy_username), v);
+		if (strcmp(key, "proxy_password") == 0)
+			return conf_copy(u->proxy_password,
+			    sizeof(u->proxy_password), v);
+		if (strcmp(key, "ca_file") == 0)
+			return conf_copy(u->ca_file, sizeof(u->ca_file), v);
+		if (strcmp(key, "schedule") == 0)
+			return conf_schedule_parse(v, &u->schedule);
+		if (strcmp(key, "sync_at_startup") == 0)
+			return conf_bool(v, &u->sync_at_startup);
+		return -ENOENT;
+	}
+	if (strcmp(section, "editions") == 0) {
+		if (strcmp(key, "order") == 0)
+			return conf_name_list(v, c->editions,
+			    CONF_EDITIONS_MAX, &c->neditions);
 		return -ENOENT;
 	}
 	if (strncmp(section, "component ", 10) == 0) {

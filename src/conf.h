@@ -8,6 +8,10 @@
  *   [server]     listen (repeatable), threads, connection_memory,
  *                connection_limit, connection_timeout, gc_interval
  *   [component NAME] retention, delta_window
+ *   [upstream]   url, channels, trust, license_key, username, password,
+ *                proxy, proxy_username, proxy_password, ca_file, schedule,
+ *                sync_at_startup
+ *   [editions]   order
  * An unknown section or key, or a bad value, is an error naming the line.
  */
 #ifndef CONF_H
@@ -15,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define CONF_SIZE_MAX		(1u << 20)
 #define CONF_LISTEN_MAX		8
@@ -22,6 +27,35 @@
 #define CONF_VALUE_MAX		256
 #define CONF_NAME_MAX		128	/* channel, component, kind, edition */
 #define CONF_ERROR_MAX		256
+#define CONF_TRUST_MAX		8	/* trusted keys of the upstream */
+#define CONF_CHANNELS_MAX	32	/* channels taken from the upstream */
+#define CONF_EDITIONS_MAX	16
+
+/* When something recurs: "every 60m", "daily 02:00", "weekly mon 02:00"
+ * (local time). */
+struct conf_schedule {
+	enum { CONF_EVERY, CONF_DAILY, CONF_WEEKLY } kind;
+	int64_t	 every;		/* seconds, CONF_EVERY */
+	int	 hour, minute;	/* CONF_DAILY, CONF_WEEKLY */
+	int	 wday;		/* 0 = Sunday, CONF_WEEKLY */
+};
+
+struct conf_upstream {
+	char	 url[CONF_VALUE_MAX];		/* "": not a mirror */
+	char	 channels[CONF_CHANNELS_MAX][CONF_NAME_MAX + 1];
+	int	 nchannels;			/* 0: every channel ("*") */
+	char	 trust[CONF_TRUST_MAX][CONF_VALUE_MAX];	/* key files */
+	int	 ntrust;
+	char	 license_key[CONF_VALUE_MAX];
+	char	 username[CONF_VALUE_MAX];
+	char	 password[CONF_VALUE_MAX];
+	char	 proxy[CONF_VALUE_MAX];
+	char	 proxy_username[CONF_VALUE_MAX];
+	char	 proxy_password[CONF_VALUE_MAX];
+	char	 ca_file[CONF_VALUE_MAX];
+	struct conf_schedule schedule;		/* every 60m */
+	int	 sync_at_startup;		/* yes */
+};
 
 struct conf_component {
 	char	 name[CONF_NAME_MAX + 1];
@@ -48,6 +82,11 @@ struct conf {
 
 	struct conf_component	 components[CONF_COMPONENTS_MAX];
 	int			 ncomponents;
+
+	struct conf_upstream	 upstream;
+	/* [editions] order, lowest first; empty: one edition, "standard" */
+	char	 editions[CONF_EDITIONS_MAX][CONF_NAME_MAX + 1];
+	int	 neditions;
 };
 
 /* Fills c with the embedded defaults. */
@@ -62,6 +101,15 @@ int	 conf_parse(struct conf *c, const char *p, size_t len,
 int	 conf_load(struct conf *c, const char *path, char err[CONF_ERROR_MAX]);
 int	 conf_retention(const struct conf *c, const char *component);
 int	 conf_delta_window(const struct conf *c, const char *component);
+/* "every 60m", "daily 02:00", "weekly mon 02:00". 0 or -EBADMSG. */
+int	 conf_schedule_parse(const char *s, struct conf_schedule *ret);
+/* The first time after `now` the schedule fires. */
+time_t	 conf_schedule_next(const struct conf_schedule *s, time_t now);
+/* Rank of an edition in [editions] order (0 lowest), or -1 if unknown.
+ * With no order configured every edition has rank 0. */
+int	 conf_edition_rank(const struct conf *c, const char *edition);
+/* 1 if the upstream channel is one this mirror takes. */
+int	 conf_upstream_takes(const struct conf *c, const char *channel);
 /* The commented sample that `cascade init` writes. */
 extern const char conf_sample[];
 /* 1 if name is a valid channel, kind or edition name: [a-z0-9][a-z0-9._-]*

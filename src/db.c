@@ -28,7 +28,9 @@ static const char db_schema[] =
 "  sha256 TEXT NOT NULL, size INTEGER NOT NULL,"
 "  PRIMARY KEY (from_sha256, to_sha256));"
 "CREATE INDEX IF NOT EXISTS deltas_sha ON deltas (sha256);"
-"CREATE INDEX IF NOT EXISTS deltas_to ON deltas (to_sha256);";
+"CREATE INDEX IF NOT EXISTS deltas_to ON deltas (to_sha256);"
+"CREATE TABLE IF NOT EXISTS meta ("
+"  key TEXT PRIMARY KEY, value TEXT NOT NULL);";
 
 static int
 db_err(int rc)
@@ -393,4 +395,35 @@ db_object_referenced(struct db *db, const char *sha256)
 	if (rc == SQLITE_ROW)
 		return 1;
 	return rc == SQLITE_DONE ? 0 : db_err(rc);
+}
+
+int
+db_meta_get(struct db *db, const char *key, char *dst, size_t size)
+{
+	sqlite3_stmt	*st;
+	int		 r, rc;
+
+	r = db_prepare(db, &st, "SELECT value FROM meta WHERE key = ?", "s",
+	    key);
+	if (r < 0)
+		return r;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		db_col_text(st, 0, dst, size);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
+	return rc == SQLITE_ROW ? 0 : db_err(rc);
+}
+
+int
+db_meta_set(struct db *db, const char *key, const char *value)
+{
+	sqlite3_stmt	*st;
+	int		 r;
+
+	r = db_prepare(db, &st, "INSERT INTO meta (key, value) VALUES (?, ?) "
+	    "ON CONFLICT (key) DO UPDATE SET value = excluded.value", "ss",
+	    key, value);
+	return r < 0 ? r : db_step_done(st);
 }

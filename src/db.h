@@ -67,6 +67,10 @@ int	 db_deltas_all(struct db *db, struct db_delta **ret_d, size_t *ret_n);
 int	 db_delta_add(struct db *db, const struct db_delta *d);
 int	 db_delta_remove(struct db *db, const char *from_sha256,
 	    const char *to_sha256);
+/* Small named values (the mirror's upstream serial, last sync time...):
+ * get copies into dst (truncating to size); -ENOENT when unset. */
+int	 db_meta_get(struct db *db, const char *key, char *dst, size_t size);
+int	 db_meta_set(struct db *db, const char *key, const char *value);
 /* 1 if any version or delta row names the object, else 0. */
 int	 db_object_referenced(struct db *db, const char *sha256);
 
