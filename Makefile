@@ -3,8 +3,8 @@
 
 CC	?= cc
 CLANG	?= clang
-PKGS	 = libmicrohttpd libzstd libcrypto libsodium sqlite3 jansson inih
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libcurl 2>/dev/null)
+PKGS	 = libmicrohttpd libcurl libzstd libcrypto libsodium sqlite3 jansson inih
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 CURL_LIBS  := $(shell pkg-config --libs libcurl 2>/dev/null)
 
@@ -57,7 +57,7 @@ build/asan/cascade: build/asan/obj/main.o build/asan/libcascade.a
 
 build/asan/tests/%: tests/unit/%.c tests/check.h build/asan/libcascade.a
 	@mkdir -p $(@D)
-	$(CC) $(BASE) -Itests $(SAN) -o $@ $< build/asan/libcascade.a $(PKG_LIBS)
+	$(CC) $(BASE) -Itests $(SAN) -o $@ $< build/asan/libcascade.a $(PKG_LIBS) $(CURL_LIBS)
 
 build/asan/tests/%: tests/integration/%.c build/asan/libcascade.a
 	@mkdir -p $(@D)
@@ -67,7 +67,7 @@ build/fuzz/fuzz_%: fuzz/fuzz_%.c $(SRCS) $(HDRS)
 	@mkdir -p $(@D)
 	$(CLANG) -std=c11 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -g -O1 \
 	    -fsanitize=fuzzer,address,undefined -o $@ $< \
-	    $(filter-out src/main.c,$(SRCS)) $(PKG_LIBS)
+	    $(filter-out src/main.c,$(SRCS)) $(PKG_LIBS) $(CURL_LIBS)
 
 fuzz: $(FUZZERS)
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "db.h"
 #include "banned.h"
@@ -29,8 +30,26 @@ static const char db_schema[] =
 "  PRIMARY KEY (from_sha256, to_sha256));"
 "CREATE INDEX IF NOT EXISTS deltas_sha ON deltas (sha256);"
 "CREATE INDEX IF NOT EXISTS deltas_to ON deltas (to_sha256);"
+"CREATE TABLE IF NOT EXISTS events ("
+"  id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL,"
+"  kind TEXT NOT NULL, channel TEXT NOT NULL, detail TEXT NOT NULL);"
 "CREATE TABLE IF NOT EXISTS meta ("
-"  key TEXT PRIMARY KEY, value TEXT NOT NULL);";
+"  key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+/* licenses; every change to them bumps meta 'licenses_generation' */
+"CREATE TABLE IF NOT EXISTS licenses ("
+"  key TEXT PRIMARY KEY, edition TEXT NOT NULL, username TEXT,"
+"  salt TEXT, hash TEXT, created INTEGER NOT NULL);"
+#define DB_LICENSES_BUMP \
+"  INSERT OR REPLACE INTO meta (key, value) VALUES ('licenses_generation'," \
+"    COALESCE((SELECT CAST(value AS INTEGER) FROM meta" \
+"    WHERE key = 'licenses_generation'), 0) + 1);"
+"CREATE TRIGGER IF NOT EXISTS licenses_insert AFTER INSERT ON licenses"
+"  BEGIN" DB_LICENSES_BUMP " END;"
+"CREATE TRIGGER IF NOT EXISTS licenses_update AFTER UPDATE ON licenses"
+"  BEGIN" DB_LICENSES_BUMP " END;"
+"CREATE TRIGGER IF NOT EXISTS licenses_delete AFTER DELETE ON licenses"
+"  BEGIN" DB_LICENSES_BUMP " END;"
+"CREATE INDEX IF NOT EXISTS events_time ON events (time);";
 
 static int
 db_err(int rc)
@@ -398,6 +417,189 @@ db_object_referenced(struct db *db, const char *sha256)
 }
 
 int
+db_object_editions(struct db *db,
+    int (*fn)(void *arg, const char *sha256, const char *edition), void *arg)
+{
+	sqlite3_stmt	*st;
+	char		 sha[CRYPTO_SHA256_HEX], ed[MANIFEST_NAME_MAX + 1];
+	int		 r, rc;
+
+	r = db_prepare(db, &st, "SELECT sha256, edition FROM versions "
+	    "UNION ALL SELECT d.sha256, v.edition FROM deltas d "
+	    "JOIN versions v ON v.sha256 = d.to_sha256", "");
+	if (r < 0)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		db_col_text(st, 0, sha, sizeof(sha));
+		db_col_text(st, 1, ed, sizeof(ed));
+		r = fn(arg, sha, ed);
+		if (r != 0)
+			break;
+	}
+	sqlite3_finalize(st);
+	if (r != 0)
+		return r;
+	return rc == SQLITE_DONE ? 0 : db_err(rc);
+}
+
+#define DB_LICENSE_COLS	"key, edition, username, salt, hash, created"
+
+/* One row of DB_LICENSE_COLS; salt and hash are hex. */
+static void
+db_col_license(sqlite3_stmt *st, struct db_license *l)
+{
+	char	 hex[2 * CRYPTO_SHA256_LEN + 1];
+
+	memset(l, 0, sizeof(*l));
+	db_col_text(st, 0, l->key, sizeof(l->key));
+	db_col_text(st, 1, l->edition, sizeof(l->edition));
+	db_col_text(st, 2, l->username, sizeof(l->username));
+	db_col_text(st, 3, hex, sizeof(hex));
+	if (crypto_unhex(hex, strlen(hex), l->salt, sizeof(l->salt)) < 0)
+		memset(l->salt, 0, sizeof(l->salt));
+	db_col_text(st, 4, hex, sizeof(hex));
+	if (crypto_unhex(hex, strlen(hex), l->hash, sizeof(l->hash)) < 0)
+		memset(l->hash, 0, sizeof(l->hash));	/* matches nothing */
+	l->created = sqlite3_column_int64(st, 5);
+}
+
+int
+db_license_add(struct db *db, const struct db_license *l)
+{
+	sqlite3_stmt	*st;
+	char		 salt[2 * DB_LICENSE_SALT_LEN + 1];
+	char		 hash[2 * CRYPTO_SHA256_LEN + 1];
+	int		 named = l->username[0] != '\0', r;
+
+	crypto_hex(l->salt, sizeof(l->salt), salt);
+	crypto_hex(l->hash, sizeof(l->hash), hash);
+	r = db_prepare(db, &st, "INSERT INTO licenses (" DB_LICENSE_COLS ") "
+	    "VALUES (?, ?, ?, ?, ?, ?)", "sssssi", l->key, l->edition,
+	    named ? l->username : NULL, named ? salt : NULL,
+	    named ? hash : NULL, l->created);
+	return r < 0 ? r : db_step_done(st);
+}
+
+int
+db_license_remove(struct db *db, const char *key)
+{
+	sqlite3_stmt	*st;
+	int		 r;
+
+	r = db_prepare(db, &st, "DELETE FROM licenses WHERE key = ?", "s",
+	    key);
+	if (r < 0)
+		return r;
+	r = db_step_done(st);
+	if (r == 0 && sqlite3_changes(db->h) == 0)
+		r = -ENOENT;
+	return r;
+}
+
+int
+db_license_get(struct db *db, const char *key, struct db_license *ret_l)
+{
+	sqlite3_stmt	*st;
+	int		 r, rc;
+
+	r = db_prepare(db, &st, "SELECT " DB_LICENSE_COLS " FROM licenses "
+	    "WHERE key = ?", "s", key);
+	if (r < 0)
+		return r;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		db_col_license(st, ret_l);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
+	return rc == SQLITE_ROW ? 0 : db_err(rc);
+}
+
+int
+db_licenses(struct db *db, struct db_license **ret_l, size_t *ret_n)
+{
+	sqlite3_stmt		*st;
+	struct db_license	*l = NULL, *nl;
+	size_t			 n = 0;
+	int			 r, rc;
+
+	r = db_prepare(db, &st, "SELECT " DB_LICENSE_COLS " FROM licenses "
+	    "ORDER BY key", "");
+	if (r < 0)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		nl = realloc(l, (n + 1) * sizeof(*l));
+		if (nl == NULL) {
+			free(l);
+			sqlite3_finalize(st);
+			return -ENOMEM;
+		}
+		l = nl;
+		db_col_license(st, &l[n++]);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free(l);
+		return db_err(rc);
+	}
+	*ret_l = l;
+	*ret_n = n;
+	return 0;
+}
+
+int
+db_licenses_generation(struct db *db, uint64_t *ret_gen)
+{
+	sqlite3_stmt	*st;
+	int		 r, rc;
+
+	r = db_prepare(db, &st, "SELECT CAST(value AS INTEGER) FROM meta "
+	    "WHERE key = 'licenses_generation'", "");
+	if (r < 0)
+		return r;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		*ret_gen = rc == SQLITE_ROW ?
+		    (uint64_t)sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_err(rc);
+}
+
+int
+db_events(struct db *db, int64_t since,
+    int (*fn)(void *arg, const struct db_event *e), void *arg)
+{
+	sqlite3_stmt	*st;
+	struct db_event	*e;
+	int		 r, rc;
+
+	e = malloc(sizeof(*e));
+	if (e == NULL)
+		return -ENOMEM;
+	r = db_prepare(db, &st, "SELECT id, time, kind, channel, detail "
+	    "FROM events WHERE time >= ? ORDER BY id", "i", since);
+	if (r < 0) {
+		free(e);
+		return r;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		e->id = sqlite3_column_int64(st, 0);
+		e->time = sqlite3_column_int64(st, 1);
+		db_col_text(st, 2, e->kind, sizeof(e->kind));
+		db_col_text(st, 3, e->channel, sizeof(e->channel));
+		db_col_text(st, 4, e->detail, sizeof(e->detail));
+		r = fn(arg, e);
+		if (r != 0)
+			break;
+	}
+	sqlite3_finalize(st);
+	free(e);
+	if (r != 0)
+		return r;
+	return rc == SQLITE_DONE ? 0 : db_err(rc);
+}
+
+int
 db_meta_get(struct db *db, const char *key, char *dst, size_t size)
 {
 	sqlite3_stmt	*st;
@@ -425,5 +627,18 @@ db_meta_set(struct db *db, const char *key, const char *value)
 	r = db_prepare(db, &st, "INSERT INTO meta (key, value) VALUES (?, ?) "
 	    "ON CONFLICT (key) DO UPDATE SET value = excluded.value", "ss",
 	    key, value);
+	return r < 0 ? r : db_step_done(st);
+}
+
+int
+db_event_add(struct db *db, const char *kind, const char *channel,
+    const char *detail)
+{
+	sqlite3_stmt	*st;
+	int		 r;
+
+	r = db_prepare(db, &st, "INSERT INTO events (time, kind, channel, "
+	    "detail) VALUES (?, ?, ?, ?)", "isss", (int64_t)time(NULL), kind,
+	    channel != NULL ? channel : "", detail != NULL ? detail : "");
 	return r < 0 ? r : db_step_done(st);
 }

@@ -67,11 +67,78 @@ int	 db_deltas_all(struct db *db, struct db_delta **ret_d, size_t *ret_n);
 int	 db_delta_add(struct db *db, const struct db_delta *d);
 int	 db_delta_remove(struct db *db, const char *from_sha256,
 	    const char *to_sha256);
+/* Appends to the event history (kind: "sync-start", "sync-done",
+ * "sync-failed", "sync-queued", "license", ...). */
+int	 db_event_add(struct db *db, const char *kind, const char *channel,
+	    const char *detail);
 /* Small named values (the mirror's upstream serial, last sync time...):
  * get copies into dst (truncating to size); -ENOENT when unset. */
 int	 db_meta_get(struct db *db, const char *key, char *dst, size_t size);
 int	 db_meta_set(struct db *db, const char *key, const char *value);
 /* 1 if any version or delta row names the object, else 0. */
 int	 db_object_referenced(struct db *db, const char *sha256);
+
+/*
+ * Editions of objects: fn is called for each version row (its object and
+ * edition) and each delta (its object and the edition of the version it
+ * leads to), of every channel; an object may come more than once. fn must
+ * not use db; a non-zero return stops the walk and is returned.
+ */
+int	 db_object_editions(struct db *db,
+	    int (*fn)(void *arg, const char *sha256, const char *edition),
+	    void *arg);
+
+/*
+ * Licenses: who may download (license.h checks them). The password is
+ * not stored: only a random salt and SHA-256(salt || password). Every
+ * change to the table (in any process) bumps a generation counter, which
+ * a server reads cheaply to know when to reload them.
+ */
+#define DB_LICENSE_KEY_MAX	128
+#define DB_LICENSE_USERNAME_MAX	128
+#define DB_LICENSE_SALT_LEN	16
+
+struct db_license {
+	char		 key[DB_LICENSE_KEY_MAX + 1];
+	char		 edition[MANIFEST_NAME_MAX + 1];
+	char		 username[DB_LICENSE_USERNAME_MAX + 1];	/* "": none */
+	/* with a username only: */
+	unsigned char	 salt[DB_LICENSE_SALT_LEN];
+	unsigned char	 hash[CRYPTO_SHA256_LEN];	/* of salt || password */
+	int64_t		 created;	/* unix time */
+};
+
+/* 0, -EEXIST (the key is taken). */
+int	 db_license_add(struct db *db, const struct db_license *l);
+/* 0, -ENOENT (no such key). */
+int	 db_license_remove(struct db *db, const char *key);
+int	 db_license_get(struct db *db, const char *key,
+	    struct db_license *ret_l);			/* 0, -ENOENT */
+/* Every license, by key. *ret_l is the caller's (free()). */
+int	 db_licenses(struct db *db, struct db_license **ret_l, size_t *ret_n);
+/* Grows with every change to the licenses; 0 before the first. */
+int	 db_licenses_generation(struct db *db, uint64_t *ret_gen);
+
+/*
+ * Events, as db_event_add records them: times are unix seconds, taken
+ * when the event is added; channel is "" for none. Read back, a kind or
+ * detail longer than its buffer here is cut.
+ */
+#define DB_EVENT_KIND_MAX	32
+#define DB_EVENT_DETAIL_MAX	1024
+
+struct db_event {
+	int64_t		 id;		/* grows with every event */
+	int64_t		 time;
+	char		 kind[DB_EVENT_KIND_MAX + 1];
+	char		 channel[MANIFEST_NAME_MAX + 1];	/* "": none */
+	char		 detail[DB_EVENT_DETAIL_MAX + 1];
+};
+
+/* Calls fn for each event at or after `since` (unix time), oldest
+ * first. fn must not use db; a non-zero return stops the walk and is
+ * returned. */
+int	 db_events(struct db *db, int64_t since,
+	    int (*fn)(void *arg, const struct db_event *e), void *arg);
 
 #endif

@@ -39,6 +39,9 @@ struct fetch_config {
 	const char	*ca_file;	/* NULL: the system's CAs */
 	long		 connect_timeout;	/* seconds; 0: 10 */
 	long		 stall_timeout;		/* seconds; 0: 30 */
+	/* when not NULL, a transfer is abandoned (-ECANCELED) soon after
+	 * *cancel becomes non-zero: how another thread stops a long-poll */
+	const volatile int *cancel;
 };
 
 struct fetch_result {

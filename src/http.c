@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,24 @@ struct http_server {
 	int			 n;
 	http_handler		 handler;
 	void			*ctx;
+	pthread_mutex_t		 wlock;		/* the waiters and below */
+	struct http_waiter	*suspended;	/* not resumed yet */
+	int			 stopping;
+};
+
+/*
+ * A suspended request. Its *con_cls points here from http_suspend until
+ * the request ends; two references hold it: the request's (dropped when
+ * libmicrohttpd says the request ended) and the owner's (http_resume).
+ */
+struct http_waiter {
+	struct http_server	*s;
+	struct MHD_Connection	*c;
+	void			*token;
+	void			(*release)(void *token);
+	struct http_waiter	*prev, *next;	/* in s->suspended */
+	int			 is_suspended;
+	int			 refs;		/* under s->wlock */
 };
 
 struct http_request {
@@ -29,7 +48,14 @@ struct http_request {
 	const char		*method;
 	const char		*path;
 	int			 replied;
+	struct http_server	*s;
+	void			**con_cls;
+	struct http_waiter	*resumed;	/* when called after a resume */
+	int			 suspended;	/* by this call */
 };
+
+/* The markers of *con_cls between the first call and the reply. */
+static int	 http_seen, http_with_body;
 
 /* "[v6]:port", "v4:port", ":port" (all addresses, dual stack). */
 static int
@@ -142,7 +168,6 @@ http_access(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload_data,
     size_t *upload_data_size, void **con_cls)
 {
-	static int		 seen, with_body;
 	struct http_server	*s = cls;
 	struct http_request	 req;
 
@@ -153,14 +178,20 @@ http_access(void *cls, struct MHD_Connection *c, const char *url,
 	 * one, when the request is whole. No endpoint here takes a body:
 	 * one sent anyway is read and dropped. */
 	if (*con_cls == NULL) {
-		*con_cls = http_has_body(c) ? &with_body : &seen;
+		*con_cls = http_has_body(c) ? &http_with_body : &http_seen;
 		return MHD_YES;
 	}
 	req.c = c;
 	req.method = method;
 	req.path = url;
 	req.replied = 0;
-	if (*con_cls == &with_body) {
+	req.s = s;
+	req.con_cls = con_cls;
+	req.resumed = NULL;
+	req.suspended = 0;
+	if (*con_cls != &http_seen && *con_cls != &http_with_body)
+		req.resumed = *con_cls;	/* a waiter, called again */
+	if (*con_cls == &http_with_body) {
 		/* no endpoint takes a body: refuse it rather than read it */
 		*upload_data_size = 0;
 		http_reply_error(&req, 413, "payload_too_large",
@@ -168,9 +199,141 @@ http_access(void *cls, struct MHD_Connection *c, const char *url,
 		return MHD_YES;
 	}
 	s->handler(s->ctx, &req);
+	if (req.suspended)
+		return MHD_YES;		/* answered after http_resume */
 	if (!req.replied)
 		http_reply_error(&req, 500, "internal", "no response");
 	return MHD_YES;
+}
+
+static void
+http_waiter_unlink(struct http_waiter *w)
+{
+	struct http_server	*s = w->s;
+
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else
+		s->suspended = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	w->prev = w->next = NULL;
+	w->is_suspended = 0;
+}
+
+/* libmicrohttpd: a request ended (answered, failed, or the daemon stops). */
+static void
+http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct http_server	*s = cls;
+	struct http_waiter	*w = *con_cls;
+	int			 last;
+
+	(void)c;
+	(void)toe;
+	if (w == NULL || *con_cls == &http_seen ||
+	    *con_cls == &http_with_body)
+		return;
+	*con_cls = NULL;
+	pthread_mutex_lock(&s->wlock);
+	if (w->is_suspended)		/* cannot happen: not while suspended */
+		http_waiter_unlink(w);
+	last = --w->refs == 0;
+	pthread_mutex_unlock(&s->wlock);
+	w->release(w->token);
+	if (last)
+		free(w);
+}
+
+struct http_waiter *
+http_suspend(struct http_request *req, void *token,
+    void (*release)(void *token))
+{
+	struct http_server	*s = req->s;
+	struct http_waiter	*w;
+
+	if (req->resumed != NULL || req->replied || token == NULL)
+		return NULL;
+	w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return NULL;
+	w->s = s;
+	w->c = req->c;
+	w->token = token;
+	w->release = release;
+	w->refs = 2;
+	pthread_mutex_lock(&s->wlock);
+	if (s->stopping) {
+		pthread_mutex_unlock(&s->wlock);
+		free(w);
+		return NULL;
+	}
+	w->next = s->suspended;
+	if (s->suspended != NULL)
+		s->suspended->prev = w;
+	s->suspended = w;
+	w->is_suspended = 1;
+	*req->con_cls = w;
+	req->suspended = 1;
+	req->replied = 1;
+	MHD_suspend_connection(req->c);
+	pthread_mutex_unlock(&s->wlock);
+	return w;
+}
+
+void
+http_resume(struct http_waiter *w)
+{
+	struct http_server	*s = w->s;
+	int			 last;
+
+	pthread_mutex_lock(&s->wlock);
+	if (w->is_suspended) {
+		http_waiter_unlink(w);
+		MHD_resume_connection(w->c);
+	}
+	last = --w->refs == 0;
+	pthread_mutex_unlock(&s->wlock);
+	if (last)
+		free(w);
+}
+
+void *
+http_resumed(const struct http_request *req)
+{
+	return req->resumed != NULL ? req->resumed->token : NULL;
+}
+
+int
+http_basic_auth(struct http_request *req, char *user, size_t usize,
+    char *pass, size_t psize)
+{
+	char	*u, *p = NULL;
+	size_t	 ul, pl;
+	int	 r = 0;
+
+	u = MHD_basic_auth_get_username_password(req->c, &p);
+	if (u == NULL || p == NULL) {
+		r = -ENOENT;
+		goto out;
+	}
+	ul = strlen(u);
+	pl = strlen(p);
+	if (ul >= usize || pl >= psize) {
+		r = -E2BIG;
+		goto out;
+	}
+	memcpy(user, u, ul + 1);
+	memcpy(pass, p, pl + 1);
+out:
+	if (p != NULL) {
+		explicit_bzero(p, strlen(p));
+		MHD_free(p);
+	}
+	if (u != NULL)
+		MHD_free(u);
+	return r;
 }
 
 static void
@@ -197,7 +360,9 @@ http_server_start(const struct http_config *c, http_handler h, void *ctx,
 		return -ENOMEM;
 	s->handler = h;
 	s->ctx = ctx;
-	flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	pthread_mutex_init(&s->wlock, NULL);
+	flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
+	    MHD_ALLOW_SUSPEND_RESUME;
 	for (i = 0; i < c->nlisten && i < HTTP_LISTEN_MAX; i++) {
 		fd = http_listen(c->listen[i], s->addr[i], HTTP_ADDR_MAX);
 		if (fd < 0) {
@@ -219,6 +384,7 @@ http_server_start(const struct http_config *c, http_handler h, void *ctx,
 		    (unsigned int)c->connection_timeout,
 		    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)HTTP_BACKLOG,
 		    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL,
+		    MHD_OPTION_NOTIFY_COMPLETED, http_completed, s,
 		    MHD_OPTION_END);
 		if (s->d[i] == NULL) {
 			close(fd);
@@ -240,6 +406,17 @@ http_server_stop(struct http_server *s)
 
 	if (s == NULL)
 		return;
+	/* libmicrohttpd must not stop with a connection suspended: resume
+	 * those whose owner has not (a bug of the owner's), refuse more */
+	pthread_mutex_lock(&s->wlock);
+	s->stopping = 1;
+	while (s->suspended != NULL) {
+		struct MHD_Connection *c = s->suspended->c;
+
+		http_waiter_unlink(s->suspended);
+		MHD_resume_connection(c);
+	}
+	pthread_mutex_unlock(&s->wlock);
 	for (i = 0; i < s->n; i++) {
 		MHD_socket fd = MHD_quiesce_daemon(s->d[i]);
 
@@ -247,6 +424,7 @@ http_server_stop(struct http_server *s)
 		if (fd != MHD_INVALID_SOCKET)
 			close(fd);
 	}
+	pthread_mutex_destroy(&s->wlock);
 	free(s);
 }
 

@@ -33,7 +33,7 @@ struct http_config {
 };
 
 /* Called on a pool thread for each request; must call one of the
- * http_reply functions exactly once. */
+ * http_reply functions exactly once, or http_suspend (see below). */
 typedef void	 (*http_handler)(void *ctx, struct http_request *req);
 
 /* Binds every address and starts serving. Errors name the address in
@@ -75,6 +75,37 @@ struct http_response *http_error_new(const char *error, const char *detail);
 /* Replies with a JSON error. */
 void	 http_reply_error(struct http_request *req, unsigned status,
 	    const char *error, const char *detail);
+
+/* HTTP Basic credentials of the request, copied NUL-terminated into user
+ * and pass; the caller wipes pass after use. 0, -ENOENT (none, or not
+ * Basic), -E2BIG (longer than a buffer). */
+int	 http_basic_auth(struct http_request *req, char *user, size_t usize,
+	    char *pass, size_t psize);
+
+/*
+ * Long-polls. A handler may park a request instead of replying: it calls
+ * http_suspend and returns. The request then holds no thread (nor does
+ * libmicrohttpd notice a client that goes away meanwhile). Later, any
+ * thread calls http_resume, and the handler is called again for the same
+ * request, on a pool thread: http_resumed gives the token, and that call
+ * must reply (it cannot suspend again).
+ *
+ * Ownership: the waiter stays valid for its owner until the owner's one
+ * http_resume call; after it, never touch it. The token stays the
+ * caller's: when the request ends, whichever way (answered, the client or
+ * the server gone, even if the handler was never called again), release
+ * is called with it exactly once, on some thread, with no lock of this
+ * module held. Every waiter must be resumed before http_server_stop.
+ */
+struct http_waiter;
+
+/* token must not be NULL. NULL when out of memory, when req was resumed
+ * already, or when the server is stopping: reply at once then. */
+struct http_waiter *http_suspend(struct http_request *req, void *token,
+	    void (*release)(void *token));
+void	 http_resume(struct http_waiter *w);
+/* The token of a request that was suspended and resumed, else NULL. */
+void	*http_resumed(const struct http_request *req);
 
 /* Range: "bytes=A-B", "bytes=A-", "bytes=-N" against size. Returns 1
  * with the offset and length in ret_off and ret_len for a satisfiable single range, 0 when the

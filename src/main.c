@@ -9,11 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cmd_delta.h"
+#include "license.h"
 #include "log.h"
 #include "repo.h"
 #include "serve.h"
+#include "sync.h"
 #include "ts.h"
 #include "banned.h"
 
@@ -30,6 +33,14 @@ static const char usage_text[] =
 "  serve   [-d DIR] [--listen ADDR]...\n"
 "                     serve the repository over HTTP ([::]:8080)\n"
 "  status  [-d DIR]   show the channels and components\n"
+"  sync    [-d DIR] [--now]\n"
+"                     sync from the upstream now (--now: ask the server)\n"
+"  license add    [-d DIR] KEY --edition E [--username U --password P]\n"
+"  license list   [-d DIR]\n"
+"  license remove [-d DIR] KEY\n"
+"                     manage who may download (--password - reads stdin)\n"
+"  events  [-d DIR] [--since TIME]\n"
+"                     the event history (TIME: 2026-11-22T10:00:00Z or 24h)\n"
 "  verify  [-d DIR]   check every object, signature and reference\n"
 "  gc      [-d DIR]   remove what retention no longer keeps\n"
 "  diff    OLD NEW DELTA [--level N]   make a delta (a zstd frame)\n"
@@ -46,7 +57,10 @@ usage(void)
 
 /* Options shared by the subcommands; each takes what it needs. */
 enum { OPT_CHANNEL = 256, OPT_KEY, OPT_KIND, OPT_EDITION, OPT_VERSION,
-	OPT_LISTEN };
+	OPT_NOW, OPT_LISTEN };
+
+/* ... and those of license and events */
+enum { OPT_USERNAME = 512, OPT_PASSWORD, OPT_SINCE };
 
 static const struct option long_opts[] = {
 	{ "dir", required_argument, NULL, 'd' },
@@ -56,6 +70,10 @@ static const struct option long_opts[] = {
 	{ "edition", required_argument, NULL, OPT_EDITION },
 	{ "version", required_argument, NULL, OPT_VERSION },
 	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "now", no_argument, NULL, OPT_NOW },
+	{ "username", required_argument, NULL, OPT_USERNAME },
+	{ "password", required_argument, NULL, OPT_PASSWORD },
+	{ "since", required_argument, NULL, OPT_SINCE },
 	{ "output", required_argument, NULL, 'o' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -72,6 +90,10 @@ struct args {
 	uint64_t	 version;
 	const char	*listen[CONF_LISTEN_MAX];
 	int		 nlisten;
+	int		 now;
+	const char	*username;
+	const char	*password;	/* "-": read from stdin */
+	const char	*since;
 	char		**pos;		/* positional arguments */
 	int		 npos;
 };
@@ -118,6 +140,10 @@ args_parse(int argc, char **argv, const char *cmd, const int *allowed,
 				return 2;
 			}
 			break;
+		case OPT_NOW: a->now = 1; break;
+		case OPT_USERNAME: a->username = optarg; break;
+		case OPT_PASSWORD: a->password = optarg; break;
+		case OPT_SINCE: a->since = optarg; break;
 		case OPT_LISTEN:
 			if (a->nlisten == CONF_LISTEN_MAX) {
 				log_error("at most %d --listen addresses",
@@ -374,10 +400,334 @@ cmd_serve(int argc, char **argv)
 	return e;
 }
 
+/* A request file the running server takes within a tick. */
+#define SYNC_REQUEST_WAIT	10	/* seconds */
+
+static int
+cmd_sync(int argc, char **argv)
+{
+	static const int allowed[] = { 'd', OPT_NOW, 0 };
+	struct sync_result	 res;
+	struct args		 a;
+	struct repo		 r;
+	char			 path[FS_PATH_MAX];
+	int			 e, i;
+
+	e = args_parse(argc, argv, "sync", allowed, &a);
+	if (e != 0)
+		return e;
+	if (a.npos != 0)
+		return usage();
+	if (open_repo(&r, a.dir) != 0)
+		return 1;
+	if (a.now) {
+		/* ask the running server, which owns the schedule */
+		e = fs_path(path, sizeof(path), "%s/sync.request", a.dir);
+		if (e == 0)
+			e = fs_write_atomic(path, "now\n", 4, 0644);
+		repo_close(&r);
+		if (e < 0)
+			return log_errno(e, "cannot write '%s'", path), 1;
+		for (i = 0; i < SYNC_REQUEST_WAIT * 20; i++) {
+			if (fs_exists(path) == 0) {
+				printf("sync requested from the server on "
+				    "'%s'\n", a.dir);
+				return 0;
+			}
+			usleep(50000);
+		}
+		unlink(path);
+		log_error("no server took the request within %d s: is "
+		    "'cascade serve -d %s' running? ('cascade sync -d %s' "
+		    "without --now syncs in the foreground)",
+		    SYNC_REQUEST_WAIT, a.dir, a.dir);
+		return 1;
+	}
+	e = sync_run(&r, "cascade sync", &res);
+	repo_close(&r);
+	if (e < 0)
+		return 1;
+	printf("synced from %s: upstream serial %llu, %u channel%s updated, "
+	    "%u refused; %llu bytes by delta, %llu whole\n",
+	    r.conf.upstream.url, (unsigned long long)res.upstream_serial,
+	    res.channels_updated, res.channels_updated == 1 ? "" : "s",
+	    res.channels_refused, (unsigned long long)res.bytes_delta,
+	    (unsigned long long)res.bytes_full);
+	return res.channels_refused > 0 ? 1 : 0;
+}
+
+/* A password given as "-": one line of stdin, without its newline. */
+static int
+read_password(char *buf, size_t size)
+{
+	size_t	 n;
+
+	if (fgets(buf, (int)size, stdin) == NULL)
+		return -EINVAL;
+	n = strcspn(buf, "\r\n");
+	if (buf[n] == '\0' && n == size - 1)
+		return -E2BIG;		/* no end of line: too long */
+	buf[n] = '\0';
+	return 0;
+}
+
+/* "basic, business, premium" */
+static void
+editions_list(const struct conf *c, char *out, size_t size)
+{
+	size_t	 len = 0;
+	int	 i;
+
+	out[0] = '\0';
+	for (i = 0; i < c->neditions && len < size; i++)
+		len += (size_t)snprintf(out + len, size - len, "%s%s",
+		    i > 0 ? ", " : "", c->editions[i]);
+}
+
+static int
+cmd_license_add(int argc, char **argv)
+{
+	static const int allowed[] = { 'd', OPT_EDITION, OPT_USERNAME,
+	    OPT_PASSWORD, 0 };
+	struct db_license	 l;
+	struct args		 a;
+	struct repo		 r;
+	char			 err[256], mask[LICENSE_MASK_MAX];
+	char			 list[CONF_EDITIONS_MAX * (CONF_NAME_MAX + 2)];
+	char			 detail[LICENSE_MASK_MAX + CONF_NAME_MAX + 32];
+	char			 pass[LICENSE_PASSWORD_MAX + 2];
+	const char		*password;
+	int			 e, rc = 1;
+
+	e = args_parse(argc, argv, "license add", allowed, &a);
+	if (e != 0)
+		return e;
+	if (a.npos != 1)
+		return usage();
+	if (a.edition == NULL) {
+		log_error("license add: --edition is required");
+		return 2;
+	}
+	password = a.password;
+	if (password != NULL && strcmp(password, "-") == 0) {
+		if (read_password(pass, sizeof(pass)) < 0) {
+			log_error("license add: cannot read a password of at "
+			    "most %d bytes from stdin", LICENSE_PASSWORD_MAX);
+			return 1;
+		}
+		password = pass;
+	}
+	license_mask(a.pos[0], mask);
+	if (open_repo(&r, a.dir) != 0)
+		goto out;
+	if (r.conf.neditions > 0 && conf_edition_rank(&r.conf,
+	    a.edition) < 0) {
+		editions_list(&r.conf, list, sizeof(list));
+		log_error("unknown edition '%s': [editions] order in "
+		    "'%s/cascade.conf' has %s", a.edition, a.dir, list);
+		goto close;
+	}
+	e = license_make(&l, a.pos[0], a.edition, a.username, password,
+	    err, sizeof(err));
+	if (e < 0) {
+		log_error("license add: %s", err);
+		goto close;
+	}
+	snprintf(detail, sizeof(detail), "added %s edition %s", mask,
+	    a.edition);
+	e = db_begin(r.db);
+	if (e == 0)
+		e = db_license_add(r.db, &l);
+	if (e == 0)
+		e = db_event_add(r.db, "license", NULL, detail);
+	if (e == 0)
+		e = db_commit(r.db);
+	else
+		db_rollback(r.db);
+	crypto_wipe(&l, sizeof(l));
+	if (e == -EEXIST) {
+		log_error("license '%s' exists already (remove it first)",
+		    mask);
+		goto close;
+	}
+	if (e < 0) {
+		log_errno(e, "cannot add license '%s' to '%s'", mask, a.dir);
+		goto close;
+	}
+	printf("added license %s, edition %s%s%s\n", mask, a.edition,
+	    a.username != NULL ? ", username " : "",
+	    a.username != NULL ? a.username : "");
+	rc = 0;
+close:
+	repo_close(&r);
+out:
+	crypto_wipe(pass, sizeof(pass));
+	return rc;
+}
+
+static int
+cmd_license_list(int argc, char **argv)
+{
+	static const int allowed[] = { 'd', 0 };
+	struct db_license	*l = NULL;
+	struct args		 a;
+	struct repo		 r;
+	char			 mask[LICENSE_MASK_MAX], created[TS_LEN + 1];
+	size_t			 n = 0, i;
+	int			 e;
+
+	e = args_parse(argc, argv, "license list", allowed, &a);
+	if (e != 0)
+		return e;
+	if (a.npos != 0)
+		return usage();
+	if (open_repo(&r, a.dir) != 0)
+		return 1;
+	e = db_licenses(r.db, &l, &n);
+	repo_close(&r);
+	if (e < 0)
+		return log_errno(e, "cannot read the licenses of '%s'",
+		    a.dir), 1;
+	if (n == 0)
+		printf("no licenses: everyone is served\n");
+	for (i = 0; i < n; i++) {
+		license_mask(l[i].key, mask);
+		ts_format((time_t)l[i].created, created);
+		printf("%-14s %-16s %-24s %s\n", mask, l[i].edition,
+		    l[i].username[0] != '\0' ? l[i].username : "-", created);
+	}
+	if (l != NULL)
+		crypto_wipe(l, n * sizeof(*l));
+	free(l);
+	return 0;
+}
+
+static int
+cmd_license_remove(int argc, char **argv)
+{
+	static const int allowed[] = { 'd', 0 };
+	struct db_license	 l;
+	struct args		 a;
+	struct repo		 r;
+	char			 mask[LICENSE_MASK_MAX];
+	char			 detail[LICENSE_MASK_MAX + CONF_NAME_MAX + 32];
+	int			 e;
+
+	e = args_parse(argc, argv, "license remove", allowed, &a);
+	if (e != 0)
+		return e;
+	if (a.npos != 1)
+		return usage();
+	license_mask(a.pos[0], mask);
+	if (open_repo(&r, a.dir) != 0)
+		return 1;
+	e = db_begin(r.db);
+	if (e == 0)
+		e = db_license_get(r.db, a.pos[0], &l);
+	if (e == 0) {
+		snprintf(detail, sizeof(detail), "removed %s edition %s",
+		    mask, l.edition);
+		crypto_wipe(&l, sizeof(l));
+		e = db_license_remove(r.db, a.pos[0]);
+	}
+	if (e == 0)
+		e = db_event_add(r.db, "license", NULL, detail);
+	if (e == 0)
+		e = db_commit(r.db);
+	else
+		db_rollback(r.db);
+	repo_close(&r);
+	if (e == -ENOENT)
+		return log_error("no license '%s' in '%s'", mask, a.dir), 1;
+	if (e < 0)
+		return log_errno(e, "cannot remove license '%s' from '%s'",
+		    mask, a.dir), 1;
+	printf("removed license %s\n", mask);
+	return 0;
+}
+
+static int
+cmd_license(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage();
+	if (strcmp(argv[1], "add") == 0)
+		return cmd_license_add(argc - 1, argv + 1);
+	if (strcmp(argv[1], "list") == 0)
+		return cmd_license_list(argc - 1, argv + 1);
+	if (strcmp(argv[1], "remove") == 0)
+		return cmd_license_remove(argc - 1, argv + 1);
+	log_error("unknown license command '%s' (add, list, remove)",
+	    argv[1]);
+	return usage();
+}
+
+/* Prints s with control characters as '?': one event, one line. */
+static void
+print_clean(const char *s)
+{
+	for (; *s != '\0'; s++)
+		putchar((unsigned char)*s < ' ' || *s == 0x7f ? '?' : *s);
+}
+
+static int
+print_event(void *arg, const struct db_event *e)
+{
+	char	 t[TS_LEN + 1];
+
+	(void)arg;
+	ts_format((time_t)e->time, t);
+	printf("%s ", t);
+	print_clean(e->kind);
+	printf(" ");
+	print_clean(e->channel[0] != '\0' ? e->channel : "-");
+	printf(" ");
+	print_clean(e->detail);
+	printf("\n");
+	return 0;
+}
+
+static int
+cmd_events(int argc, char **argv)
+{
+	static const int allowed[] = { 'd', OPT_SINCE, 0 };
+	struct args	 a;
+	struct repo	 r;
+	time_t		 t;
+	int64_t		 since = 0, back;
+	int		 e;
+
+	e = args_parse(argc, argv, "events", allowed, &a);
+	if (e != 0)
+		return e;
+	if (a.npos != 0)
+		return usage();
+	if (a.since != NULL) {
+		if (ts_parse(a.since, strlen(a.since), &t) == 0)
+			since = (int64_t)t;
+		else if (ts_duration_parse(a.since, &back) == 0)
+			since = (int64_t)time(NULL) - back;
+		else {
+			log_error("bad --since '%s': a time like "
+			    "2026-11-22T10:00:00Z, or a duration back from "
+			    "now like 90s, 15m, 24h, 7d", a.since);
+			return 2;
+		}
+	}
+	if (open_repo(&r, a.dir) != 0)
+		return 1;
+	e = db_events(r.db, since, print_event, NULL);
+	repo_close(&r);
+	if (e < 0)
+		return log_errno(e, "cannot read the events of '%s'", a.dir), 1;
+	return 0;
+}
+
 static const struct {
 	const char	*name;
 	int		(*fn)(int, char **);
 } commands[] = {
+	{ "sync", cmd_sync },
 	{ "init", cmd_init },
 	{ "keygen", cmd_keygen },
 	{ "publish", cmd_publish },
@@ -385,6 +735,8 @@ static const struct {
 	{ "status", cmd_status },
 	{ "verify", cmd_verify },
 	{ "gc", cmd_gc },
+	{ "license", cmd_license },
+	{ "events", cmd_events },
 	{ "diff", cmd_diff },
 	{ "patch", cmd_patch },
 };

@@ -312,6 +312,47 @@ out:
 	return r;
 }
 
+int
+manifest_state_parse(const char *p, size_t len, struct manifest_state *ret)
+{
+	json_error_t	 jerr;
+	json_t		*root, *chs, *v;
+	const char	*name;
+	int		 r = -EBADMSG;
+
+	if (len > MANIFEST_SIZE_MAX)
+		return -E2BIG;
+	root = json_loadb(p, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL)
+		return -EBADMSG;
+	memset(ret, 0, sizeof(*ret));
+	if (!json_is_object(root) ||
+	    get_u64(root, "serial", &ret->serial, NULL, 0) < 0)
+		goto out;
+	chs = json_object_get(root, "channels");
+	if (chs == NULL || !json_is_object(chs))
+		goto out;
+	if (json_object_size(chs) > MANIFEST_STATE_CHANNELS_MAX) {
+		r = -E2BIG;
+		goto out;
+	}
+	json_object_foreach(chs, name, v) {
+		struct manifest_state_channel *c = &ret->ch[ret->nch];
+
+		if (!conf_valid_name(name, 0) || !json_is_integer(v) ||
+		    json_integer_value(v) < 0 ||
+		    (uint64_t)json_integer_value(v) > MANIFEST_NUMBER_MAX)
+			goto out;
+		memcpy(c->name, name, strlen(name) + 1);
+		c->serial = (uint64_t)json_integer_value(v);
+		ret->nch++;
+	}
+	r = 0;
+out:
+	json_decref(root);
+	return r;
+}
+
 /* Emitting: built with jansson in the order of the format, so the text is
  * canonical for a given manifest. */
 

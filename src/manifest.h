@@ -65,6 +65,26 @@ int	 manifest_add(struct manifest *m, const struct manifest_component *c);
 const struct manifest_component *manifest_find(const struct manifest *m,
 	    const char *name);
 
+/* The state document of /v1/state: {"serial": N, "channels": {"main":
+ * 12, ...}}. */
+#define MANIFEST_STATE_CHANNELS_MAX	256
+
+struct manifest_state_channel {
+	char		 name[MANIFEST_NAME_MAX + 1];
+	uint64_t	 serial;
+};
+
+struct manifest_state {
+	uint64_t			 serial;
+	struct manifest_state_channel	 ch[MANIFEST_STATE_CHANNELS_MAX];
+	size_t				 nch;
+};
+
+/* Strict parse of a state document (untrusted, unsigned: it only says
+ * what to fetch). 0, -EBADMSG, -E2BIG. */
+int	 manifest_state_parse(const char *p, size_t len,
+	    struct manifest_state *ret);
+
 /* Strict parse. 0, -EBADMSG (with a reason in err, if not NULL),
  * -E2BIG, -ENOMEM. *ret_m is the caller's. */
 int	 manifest_parse(const char *p, size_t len, struct manifest **ret_m,

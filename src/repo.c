@@ -264,8 +264,8 @@ repo_channel_current(const struct repo *r, const char *channel, char *dst,
 	return 0;
 }
 
-static int
-repo_channel_serial_on_disk(const struct repo *r, const char *channel,
+int
+repo_channel_serial(const struct repo *r, const char *channel,
     uint64_t *ret)
 {
 	char	 cur[64];
@@ -282,6 +282,37 @@ repo_channel_serial_on_disk(const struct repo *r, const char *channel,
 	    -EBADMSG : 0;
 }
 
+int
+repo_install_manifest(struct repo *r, const char *channel, uint64_t serial,
+    const char *text, size_t textlen, const char *sig, size_t siglen)
+{
+	char	 dir[FS_PATH_MAX], path[FS_PATH_MAX], name[32];
+	int	 e;
+
+	snprintf(name, sizeof(name), "%llu", (unsigned long long)serial);
+	e = fs_path(dir, sizeof(dir), "%s/channels/%s/%s", r->dir, channel,
+	    name);
+	if (e == 0)
+		e = fs_mkdir_p(dir, 0755);
+	if (e == 0)
+		e = fs_path(path, sizeof(path), "%s/manifest", dir);
+	if (e == 0)
+		e = fs_write_atomic(path, text, textlen, 0644);
+	if (e == 0)
+		e = fs_path(path, sizeof(path), "%s/manifest.minisig", dir);
+	if (e == 0)
+		e = fs_write_atomic(path, sig, siglen, 0644);
+	if (e == 0)
+		e = fs_fsync_parent(dir);
+	/* the switch, last: readers follow `current` only */
+	if (e == 0)
+		e = fs_path(path, sizeof(path), "%s/channels/%s/current",
+		    r->dir, channel);
+	if (e == 0)
+		e = fs_symlink_atomic(name, path);
+	return e;
+}
+
 /* Builds, signs and switches to the manifest of the local channel at
  * `serial`, from the state database. */
 static int
@@ -294,8 +325,7 @@ repo_write_manifest(struct repo *r, uint64_t serial)
 	struct db_delta			*d = NULL;
 	struct sig_seckey		 sk;
 	struct buf			 text, sig;
-	char				 path[FS_PATH_MAX], dir[FS_PATH_MAX];
-	char				 tc[SIG_COMMENT_MAX], name[32];
+	char				 tc[SIG_COMMENT_MAX];
 	size_t				 ncur = 0, nd, i, j;
 	time_t				 now = time(NULL);
 	int				 e;
@@ -354,27 +384,9 @@ repo_write_manifest(struct repo *r, uint64_t serial)
 		e = sig_sign(&sk, text.ptr, text.len, tc, &sig);
 		sig_seckey_wipe(&sk);
 	}
-	snprintf(name, sizeof(name), "%llu", (unsigned long long)serial);
 	if (e == 0)
-		e = fs_path(dir, sizeof(dir), "%s/channels/%s/%s", r->dir, ch,
-		    name);
-	if (e == 0)
-		e = fs_mkdir_p(dir, 0755);
-	if (e == 0)
-		e = fs_path(path, sizeof(path), "%s/manifest", dir);
-	if (e == 0)
-		e = fs_write_atomic(path, text.ptr, text.len, 0644);
-	if (e == 0)
-		e = fs_path(path, sizeof(path), "%s/manifest.minisig", dir);
-	if (e == 0)
-		e = fs_write_atomic(path, sig.ptr, sig.len, 0644);
-	if (e == 0)
-		e = fs_fsync_parent(dir);
-	if (e == 0)
-		e = fs_path(path, sizeof(path), "%s/channels/%s/current",
-		    r->dir, ch);
-	if (e == 0)
-		e = fs_symlink_atomic(name, path);
+		e = repo_install_manifest(r, ch, serial, text.ptr, text.len,
+		    sig.ptr, sig.len);
 	manifest_free(m);
 	buf_release(&text);
 	buf_release(&sig);
@@ -400,7 +412,7 @@ repo_lock(struct repo *r)
 	 * switch left the state ahead of the served manifest */
 	e = db_channel_serial(r->db, r->conf.channel, &db_serial);
 	if (e == 0)
-		e = repo_channel_serial_on_disk(r, r->conf.channel,
+		e = repo_channel_serial(r, r->conf.channel,
 		    &disk_serial);
 	if (e == 0 && db_serial > disk_serial) {
 		log_warn("channel '%s': state at serial %llu but manifest at "
@@ -435,6 +447,27 @@ repo_delta_path(const struct repo *r, const char *from, const char *to,
 	return fs_path(dst, size, "%s/deltas/%s/%s", r->dir, from, to);
 }
 
+int
+repo_link_delta(struct repo *r, const struct db_delta *d)
+{
+	char	 target[FS_PATH_MAX], link[FS_PATH_MAX], dir[FS_PATH_MAX];
+	int	 e;
+
+	e = repo_delta_path(r, d->from_sha256, d->to_sha256, link,
+	    sizeof(link));
+	if (e == 0)
+		e = fs_path(dir, sizeof(dir), "%s/deltas/%s", r->dir,
+		    d->from_sha256);
+	if (e == 0)
+		e = fs_mkdir_p(dir, 0755);
+	if (e == 0)
+		e = fs_path(target, sizeof(target), "../../objects/%.2s/%s",
+		    d->sha256, d->sha256);
+	if (e == 0)
+		e = fs_symlink_atomic(target, link);
+	return e;
+}
+
 /* Makes the delta old -> new, keeps it when it is worth it (at most half
  * the compressed full object) and links it. 1 if kept, 0 if not. */
 static int
@@ -442,8 +475,6 @@ repo_make_delta(struct repo *r, const struct db_version *old,
     const char *new_hex, int new_fd, uint64_t *yardstick,
     struct db_delta *ret_d)
 {
-	char		 target[FS_PATH_MAX], link[FS_PATH_MAX];
-	char		 dir[FS_PATH_MAX];
 	uint64_t	 size;
 	int		 old_fd = -1, tmp = -1, e;
 
@@ -479,17 +510,7 @@ repo_make_delta(struct repo *r, const struct db_version *old,
 	memcpy(ret_d->from_sha256, old->sha256, CRYPTO_SHA256_HEX);
 	memcpy(ret_d->to_sha256, new_hex, CRYPTO_SHA256_HEX);
 	ret_d->from_version = old->version;
-	e = repo_delta_path(r, old->sha256, new_hex, link, sizeof(link));
-	if (e == 0)
-		e = fs_path(dir, sizeof(dir), "%s/deltas/%s", r->dir,
-		    old->sha256);
-	if (e == 0)
-		e = fs_mkdir_p(dir, 0755);
-	if (e == 0)
-		e = fs_path(target, sizeof(target), "../../objects/%.2s/%s",
-		    ret_d->sha256, ret_d->sha256);
-	if (e == 0)
-		e = fs_symlink_atomic(target, link);
+	e = repo_link_delta(r, ret_d);
 	if (e == 0)
 		e = 1;
 out:
@@ -500,15 +521,68 @@ out:
 }
 
 int
+repo_make_deltas(struct repo *r, const struct db_version *prev, size_t nprev,
+    const char *new_hex, int new_fd, struct db_delta **ret_d, size_t *ret_n)
+{
+	struct db_delta	*d;
+	uint64_t	 yardstick = 0;
+	size_t		 i, n = 0;
+	int		 kept;
+
+	*ret_d = NULL;
+	*ret_n = 0;
+	if (nprev == 0)
+		return 0;
+	d = calloc(nprev, sizeof(*d));
+	if (d == NULL)
+		return -ENOMEM;
+	for (i = 0; i < nprev; i++) {
+		if (strcmp(prev[i].sha256, new_hex) == 0)
+			continue;
+		kept = repo_make_delta(r, &prev[i], new_hex, new_fd,
+		    &yardstick, &d[n]);
+		if (kept < 0) {
+			free(d);
+			return kept;
+		}
+		n += (size_t)kept;
+	}
+	*ret_d = d;
+	*ret_n = n;
+	return 0;
+}
+
+int
+repo_record(struct repo *r, const char *channel, const struct db_version *v,
+    size_t nv, const struct db_delta *d, size_t nd, uint64_t serial)
+{
+	size_t	 i;
+	int	 e;
+
+	e = db_begin(r->db);
+	for (i = 0; e == 0 && i < nv; i++)
+		e = db_version_add(r->db, channel, &v[i]);
+	for (i = 0; e == 0 && i < nd; i++)
+		e = db_delta_add(r->db, &d[i]);
+	if (e == 0)
+		e = db_channel_set_serial(r->db, channel, serial);
+	if (e == 0)
+		e = db_commit(r->db);
+	if (e < 0)
+		db_rollback(r->db);
+	return e;
+}
+
+int
 repo_publish(struct repo *r, const char *component, const char *file,
     const struct repo_publish_opts *o, struct repo_publish_result *ret)
 {
 	const char		*ch = r->conf.channel;
 	struct db_version	*prev = NULL, nv;
 	struct db_delta		*deltas = NULL;
-	uint64_t		 serial, yardstick = 0;
-	size_t			 nprev = 0, ndeltas = 0, i;
-	int			 window, fd = -1, e, kept;
+	uint64_t		 serial;
+	size_t			 nprev = 0, ndeltas = 0;
+	int			 window, fd = -1, e;
 
 	memset(ret, 0, sizeof(*ret));
 	memset(&nv, 0, sizeof(nv));
@@ -565,41 +639,19 @@ repo_publish(struct repo *r, const char *component, const char *file,
 	nv.published = (int64_t)time(NULL);
 
 	/* deltas from each version in the window, newest first */
-	if (window > 0 && nprev > 0) {
-		deltas = calloc(nprev, sizeof(*deltas));
-		if (deltas == NULL) {
-			e = log_errno(-ENOMEM, "cannot make deltas");
+	if (window > 0) {
+		e = repo_make_deltas(r, prev, nprev, nv.sha256, fd, &deltas,
+		    &ndeltas);
+		if (e < 0) {
+			log_errno(e, "cannot make the deltas of '%s'",
+			    component);
 			goto out;
 		}
 	}
-	for (i = 0; window > 0 && i < nprev; i++) {
-		if (strcmp(prev[i].sha256, nv.sha256) == 0)
-			continue;
-		kept = repo_make_delta(r, &prev[i], nv.sha256, fd, &yardstick,
-		    &deltas[ndeltas]);
-		if (kept < 0) {
-			e = log_errno(kept, "cannot make the delta of '%s' "
-			    "from version %llu", component,
-			    (unsigned long long)prev[i].version);
-			goto out;
-		}
-		ndeltas += (size_t)kept;
-	}
-
-	/* the state, in one transaction */
-	e = db_begin(r->db);
+	e = db_channel_serial(r->db, ch, &serial);
 	if (e == 0)
-		e = db_channel_serial(r->db, ch, &serial);
-	if (e == 0)
-		e = db_version_add(r->db, ch, &nv);
-	for (i = 0; e == 0 && i < ndeltas; i++)
-		e = db_delta_add(r->db, &deltas[i]);
-	if (e == 0)
-		e = db_channel_set_serial(r->db, ch, ++serial);
-	if (e == 0)
-		e = db_commit(r->db);
+		e = repo_record(r, ch, &nv, 1, deltas, ndeltas, ++serial);
 	if (e < 0) {
-		db_rollback(r->db);
 		log_errno(e, "cannot record version %llu of '%s'",
 		    (unsigned long long)nv.version, component);
 		goto out;
@@ -932,6 +984,23 @@ repo_verify_present(struct repo_verify_ctx *v, const char *what,
 		log_error("%s: object '%s' is missing", what, sha);
 }
 
+/* Whether the state records this version (a mirror records only what it
+ * fetched). */
+static int
+repo_holds(struct repo *r, const char *channel,
+    const struct manifest_component *mc)
+{
+	struct db_version	*v = NULL;
+	size_t			 n = 0;
+	int			 held;
+
+	if (db_versions(r->db, channel, mc->name, 1, &v, &n) < 0)
+		return 1;
+	held = n > 0 && v[0].version == mc->version;
+	free(v);
+	return held;
+}
+
 /* Checks every signed manifest kept for a channel, and what the current
  * one names. */
 static void
@@ -959,10 +1028,17 @@ repo_verify_channel(struct repo_verify_ctx *v, const char *channel,
 	for (i = 0; i < m->ncomponents; i++) {
 		const struct manifest_component *mc = &m->components[i];
 
+		/* a mirror holds only what its license covers */
+		if (strcmp(channel, r->conf.channel) != 0 &&
+		    !repo_holds(r, channel, mc))
+			continue;
 		snprintf(what, sizeof(what), "channel '%s': '%s' version %llu",
 		    channel, mc->name, (unsigned long long)mc->version);
 		repo_verify_present(v, what, mc->sha256, mc->size);
-		for (j = 0; j < mc->ndeltas; j++) {
+		/* a mirror fetches the upstream's deltas only when it needs
+		 * them, and makes its own */
+		for (j = 0; strcmp(channel, r->conf.channel) == 0 &&
+		    j < mc->ndeltas; j++) {
 			snprintf(what, sizeof(what), "channel '%s': delta of "
 			    "'%s' from version %llu", channel, mc->name,
 			    (unsigned long long)mc->deltas[j].from);

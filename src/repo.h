@@ -78,6 +78,26 @@ void	 repo_unlock(struct repo *r);
 int	 repo_publish(struct repo *r, const char *component, const char *file,
 	    const struct repo_publish_opts *o,
 	    struct repo_publish_result *ret);
+/*
+ * The steps of a publish, for the mirror's sync too (with the lock held):
+ * repo_make_deltas makes deltas to the object new_hex (open as new_fd)
+ * from each of the versions in prev that are worth one (at most half the
+ * compressed object), storing and linking them; *ret_d (caller frees)
+ * gets them. repo_record writes versions, deltas and the channel's serial
+ * in one transaction. repo_install_manifest writes a signed manifest as
+ * channels/CH/SERIAL/ and switches `current` to it, last. repo_link_delta
+ * makes the deltas/FROM/TO link of a stored delta object.
+ */
+int	 repo_make_deltas(struct repo *r, const struct db_version *prev,
+	    size_t nprev, const char *new_hex, int new_fd,
+	    struct db_delta **ret_d, size_t *ret_n);
+int	 repo_record(struct repo *r, const char *channel,
+	    const struct db_version *v, size_t nv, const struct db_delta *d,
+	    size_t nd, uint64_t serial);
+int	 repo_install_manifest(struct repo *r, const char *channel,
+	    uint64_t serial, const char *text, size_t textlen, const char *sig,
+	    size_t siglen);
+int	 repo_link_delta(struct repo *r, const struct db_delta *d);
 /* Re-signs the local channel with serial + 1 when its manifest expires
  * within `margin` seconds. 1 if it did, 0 if not needed, or -errno. */
 int	 repo_refresh(struct repo *r, int64_t margin);
@@ -97,6 +117,9 @@ int	 repo_channels(const struct repo *r, char (**ret_names)[MANIFEST_NAME_MAX + 
 /* Where `current` of channel points (its serial dir name). 0 or -errno. */
 int	 repo_channel_current(const struct repo *r, const char *channel,
 	    char *dst, size_t size);
+/* The serial of the manifest `current` points at; 0 when none. */
+int	 repo_channel_serial(const struct repo *r, const char *channel,
+	    uint64_t *ret);
 /* Reads the current manifest and signature of a channel and verifies the
  * signature with DIR/keys/CH.pub before parsing. */
 int	 repo_channel_load(const struct repo *r, const char *channel,

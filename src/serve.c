@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,8 +11,11 @@
 #include <unistd.h>
 
 #include "http.h"
+#include "license.h"
 #include "log.h"
+#include "mirror.h"
 #include "serve.h"
+#include "ts.h"
 #include "banned.h"
 
 #define SERVE_REFRESH_EVERY	60	/* seconds between expiry checks */
@@ -30,12 +34,41 @@ struct serve_channel {
 	struct serve_doc sig;
 };
 
+/* An object's edition, for the license checks. */
+struct serve_object {
+	unsigned char	 sha256[CRYPTO_SHA256_LEN];
+	int		 rank;		/* INT_MAX: not in [editions] order */
+	size_t		 edition;	/* in serve_snapshot.editions */
+};
+
 struct serve_snapshot {
 	int			 refs;		/* under serve.lock */
 	uint64_t		 serial;
 	struct serve_doc	 state;
 	struct serve_channel	*ch;
 	size_t			 nch;
+	/* every object the state names, by hash (versions from the state
+	 * database and the manifests, deltas by the version they lead to) */
+	struct serve_object	*obj;
+	size_t			 nobj;
+	char			(*editions)[MANIFEST_NAME_MAX + 1];
+	size_t			 neditions;
+};
+
+/* The licenses, reloaded whole when their generation moves. */
+struct serve_licenses {
+	int			 refs;		/* under serve.lock */
+	uint64_t		 generation;
+	struct license_set	*set;		/* empty: everyone is served */
+};
+
+/* A held GET /v1/events. */
+struct serve_wait {
+	struct serve		*s;
+	struct http_waiter	*hw;		/* NULL once resumed */
+	uint64_t		 since;
+	int64_t			 deadline;	/* serve_now_ms() */
+	struct serve_wait	*prev, *next;
 };
 
 struct serve {
@@ -43,6 +76,14 @@ struct serve {
 	pthread_mutex_t		 lock;
 	struct serve_snapshot	*snap;
 	time_t			 retry_at;
+	int			 rebuild;	/* the configuration changed */
+	struct serve_licenses	*lic;		/* under lock */
+	time_t			 lic_retry_at;
+	pthread_mutex_t		 wlock;		/* the waiters and below */
+	struct serve_wait	*waiters;
+	size_t			 nwaiters;
+	size_t			 maxwaiters;
+	int			 stopping;
 };
 
 static void
@@ -71,6 +112,8 @@ serve_snapshot_unref(struct serve *s, struct serve_snapshot *snap)
 		serve_doc_release(&snap->ch[i].sig);
 	}
 	free(snap->ch);
+	free(snap->obj);
+	free(snap->editions);
 	free(snap);
 }
 
@@ -104,6 +147,133 @@ serve_doc_build(struct serve_doc *d, const void *p, size_t n,
 	return 0;
 }
 
+/* Collects the editions of objects into a snapshot. */
+struct serve_objects {
+	struct serve_snapshot	*snap;
+	const struct conf	*conf;
+	size_t			 cap;
+};
+
+static int
+serve_object_add(void *arg, const char *hex, const char *edition)
+{
+	struct serve_objects	*b = arg;
+	struct serve_snapshot	*snap = b->snap;
+	struct serve_object	*o;
+	size_t			 i;
+
+	for (i = 0; i < snap->neditions; i++)
+		if (strcmp(snap->editions[i], edition) == 0)
+			break;
+	if (i == snap->neditions) {
+		char (*ne)[MANIFEST_NAME_MAX + 1];
+
+		ne = realloc(snap->editions, (i + 1) * sizeof(*ne));
+		if (ne == NULL)
+			return -ENOMEM;
+		snap->editions = ne;
+		snprintf(ne[i], sizeof(ne[i]), "%s", edition);
+		snap->neditions++;
+	}
+	if (snap->nobj == b->cap) {
+		size_t	 cap = b->cap == 0 ? 256 : 2 * b->cap;
+
+		o = realloc(snap->obj, cap * sizeof(*o));
+		if (o == NULL)
+			return -ENOMEM;
+		snap->obj = o;
+		b->cap = cap;
+	}
+	o = &snap->obj[snap->nobj];
+	if (crypto_unhex(hex, strlen(hex), o->sha256, sizeof(o->sha256)) < 0)
+		return 0;	/* not an object name: nothing to serve */
+	o->rank = conf_edition_rank(b->conf, edition);
+	if (o->rank < 0)
+		o->rank = INT_MAX;
+	o->edition = i;
+	snap->nobj++;
+	return 0;
+}
+
+static int
+serve_object_cmp(const void *a, const void *b)
+{
+	const struct serve_object *x = a, *y = b;
+	int	 c = memcmp(x->sha256, y->sha256, sizeof(x->sha256));
+
+	if (c != 0)
+		return c;
+	return x->rank < y->rank ? -1 : x->rank > y->rank;
+}
+
+/* Adds the objects a manifest names (the current versions and deltas). */
+static int
+serve_objects_manifest(struct serve_objects *b, const struct manifest *m)
+{
+	size_t	 i, j;
+	int	 e = 0;
+
+	for (i = 0; e == 0 && i < m->ncomponents; i++) {
+		const struct manifest_component *c = &m->components[i];
+
+		e = serve_object_add(b, c->sha256, c->edition);
+		for (j = 0; e == 0 && j < c->ndeltas; j++)
+			e = serve_object_add(b, c->deltas[j].sha256,
+			    c->edition);
+	}
+	return e;
+}
+
+/* Sorts by hash and keeps one entry per object: the lowest edition, since
+ * the same bytes published in two editions may go to either's licenses. */
+static int
+serve_objects_finish(struct serve *s, struct serve_objects *b)
+{
+	struct serve_snapshot	*snap = b->snap;
+	size_t			 i, n = 0;
+	int			 e;
+
+	e = db_object_editions(s->repo->db, serve_object_add, b);
+	if (e < 0)
+		return e;
+	if (snap->nobj > 0)
+		qsort(snap->obj, snap->nobj, sizeof(*snap->obj),
+		    serve_object_cmp);
+	for (i = 0; i < snap->nobj; i++)
+		if (n == 0 || memcmp(snap->obj[n - 1].sha256,
+		    snap->obj[i].sha256, CRYPTO_SHA256_LEN) != 0)
+			snap->obj[n++] = snap->obj[i];
+	snap->nobj = n;
+	if (b->conf->neditions > 0)
+		for (i = 0; i < snap->neditions; i++)
+			if (conf_edition_rank(b->conf, snap->editions[i]) < 0)
+				log_warn("edition '%s' is not in [editions] "
+				    "order: no license receives its objects",
+				    snap->editions[i]);
+	return 0;
+}
+
+static int
+serve_object_hash_cmp(const void *a, const void *b)
+{
+	const struct serve_object *x = a, *y = b;
+
+	return memcmp(x->sha256, y->sha256, sizeof(x->sha256));
+}
+
+static const struct serve_object *
+serve_object_find(const struct serve_snapshot *snap, const char *hex)
+{
+	struct serve_object	 key;
+
+	if (snap->nobj == 0 || crypto_unhex(hex, strlen(hex), key.sha256,
+	    sizeof(key.sha256)) < 0)
+		return NULL;
+	/* entries are unique by hash once built */
+	return bsearch(&key, snap->obj, snap->nobj, sizeof(*snap->obj),
+	    serve_object_hash_cmp);
+}
+
 /* Builds a snapshot of every channel; fails if any current manifest
  * does not load and verify. */
 static int
@@ -114,6 +284,8 @@ serve_snapshot_build(struct serve *s, struct serve_snapshot **ret)
 	char			(*names)[MANIFEST_NAME_MAX + 1] = NULL;
 	struct serve_snapshot	*snap;
 	struct repo_channel	 rc;
+	struct manifest		*m;
+	struct serve_objects	 objs;
 	struct buf		 state;
 	size_t			 n = 0, i;
 	int			 e;
@@ -131,6 +303,9 @@ serve_snapshot_build(struct serve *s, struct serve_snapshot **ret)
 		return -ENOMEM;
 	}
 	snap->refs = 1;
+	memset(&objs, 0, sizeof(objs));
+	objs.snap = snap;
+	objs.conf = &s->repo->conf;
 	buf_init(&state, 64 + n * (MANIFEST_NAME_MAX + 32));
 	e = buf_puts(&state, "{\"serial\": SERIAL, \"channels\": {");
 	for (i = 0; e == 0 && i < n; i++) {
@@ -139,7 +314,13 @@ serve_snapshot_build(struct serve *s, struct serve_snapshot **ret)
 		snprintf(c->name, sizeof(c->name), "%s", names[i]);
 		repo_channel_current(s->repo, c->name, c->current,
 		    sizeof(c->current));
-		e = repo_channel_load(s->repo, c->name, &rc, NULL);
+		e = repo_channel_load(s->repo, c->name, &rc, &m);
+		if (e == 0) {
+			e = serve_objects_manifest(&objs, m);
+			manifest_free(m);
+			if (e < 0)
+				repo_channel_release(&rc);
+		}
 		if (e < 0) {
 			log_errno(e, "channel '%s': cannot load manifest %s",
 			    c->name, c->current);
@@ -164,6 +345,8 @@ serve_snapshot_build(struct serve *s, struct serve_snapshot **ret)
 	}
 	if (e == 0)
 		e = buf_puts(&state, "}}\n");
+	if (e == 0)
+		e = serve_objects_finish(s, &objs);
 	if (e == 0) {
 		/* the server's own serial: the sum of the channel serials,
 		 * which grows whenever any of them does */
@@ -227,7 +410,7 @@ serve_refresh(struct serve *s)
 	time_t			 now = time(NULL);
 	int			 e;
 
-	if (now < s->retry_at || !serve_changed(s))
+	if (now < s->retry_at || (!s->rebuild && !serve_changed(s)))
 		return;
 	e = serve_snapshot_build(s, &snap);
 	if (e < 0) {
@@ -240,6 +423,7 @@ serve_refresh(struct serve *s)
 	old = s->snap;
 	s->snap = snap;
 	pthread_mutex_unlock(&s->lock);
+	s->rebuild = 0;
 	log_info("serving serial %llu", (unsigned long long)snap->serial);
 	serve_snapshot_unref(s, old);
 }
@@ -253,9 +437,48 @@ serve_doc_reply(struct http_request *req, const struct serve_doc *d)
 		http_reply_keep(req, 200, d->full);
 }
 
+/* Who asks, once the license is checked (serve_client_get). */
+struct serve_client {
+	struct serve_snapshot	*snap;		/* a reference */
+	int			 licensed;	/* licensing is on */
+	int			 rank;		/* the license's edition */
+	char			 edition[MANIFEST_NAME_MAX + 1];
+};
+
+/* With licensing on, only objects the state names, of the license's
+ * edition or a lower one. 1 when it replied (404, 403). */
+static int
+serve_object_denied(struct http_request *req, const struct serve_client *cl,
+    const char *hex)
+{
+	const struct serve_object	*o;
+	char				 detail[3 * MANIFEST_NAME_MAX + 128];
+
+	if (!cl->licensed)
+		return 0;
+	o = serve_object_find(cl->snap, hex);
+	if (o == NULL) {
+		http_reply_error(req, 404, "not_found", "no such object");
+		return 1;
+	}
+	if (cl->rank >= 0 && o->rank <= cl->rank)
+		return 0;
+	if (o->rank == INT_MAX)
+		snprintf(detail, sizeof(detail), "the object is of edition "
+		    "'%s', which no license receives", cl->snap->editions[
+		    o->edition]);
+	else
+		snprintf(detail, sizeof(detail), "the object is of edition "
+		    "'%s'; the license is for edition '%s'",
+		    cl->snap->editions[o->edition], cl->edition);
+	http_reply_error(req, 403, "edition_not_licensed", detail);
+	return 1;
+}
+
 /* An object by name, with ETag, Range and conditional requests. */
 static void
-serve_object(struct serve *s, struct http_request *req, const char *hex)
+serve_object(struct serve *s, struct http_request *req, const char *hex,
+    const struct serve_client *cl)
 {
 	struct http_response	*resp;
 	struct stat		 st;
@@ -263,6 +486,8 @@ serve_object(struct serve *s, struct http_request *req, const char *hex)
 	uint64_t		 off = 0, len, size;
 	int			 fd, range;
 
+	if (serve_object_denied(req, cl, hex))
+		return;
 	fd = store_open_object(&s->repo->store, hex);
 	if (fd < 0) {
 		http_reply_error(req, fd == -ENOENT ? 404 : 500,
@@ -323,7 +548,7 @@ serve_object(struct serve *s, struct http_request *req, const char *hex)
 
 static void
 serve_delta(struct serve *s, struct http_request *req, const char *from,
-    const char *to)
+    const char *to, const struct serve_client *cl)
 {
 	char	 link[FS_PATH_MAX], target[FS_PATH_MAX];
 	ssize_t	 n;
@@ -340,7 +565,7 @@ serve_delta(struct serve *s, struct http_request *req, const char *from,
 		return;
 	}
 	target[n] = '\0';
-	serve_object(s, req, target + n - 64);
+	serve_object(s, req, target + n - 64, cl);
 }
 
 /* Splits "/v1/a/b/c" style paths: returns the number of segments. */
@@ -367,16 +592,414 @@ serve_split(const char *path, char seg[4][MANIFEST_NAME_MAX + 8])
 	return *p == '\0' ? n : -1;
 }
 
+static struct serve_licenses *
+serve_licenses_get(struct serve *s)
+{
+	struct serve_licenses	*lic;
+
+	pthread_mutex_lock(&s->lock);
+	lic = s->lic;
+	lic->refs++;
+	pthread_mutex_unlock(&s->lock);
+	return lic;
+}
+
+static void
+serve_licenses_unref(struct serve *s, struct serve_licenses *lic)
+{
+	int	 last;
+
+	if (lic == NULL)
+		return;
+	pthread_mutex_lock(&s->lock);
+	last = --lic->refs == 0;
+	pthread_mutex_unlock(&s->lock);
+	if (!last)
+		return;
+	license_set_free(lic->set);
+	free(lic);
+}
+
+/* Loads the licenses as they are at generation gen. */
+static int
+serve_licenses_load(struct serve *s, uint64_t gen,
+    struct serve_licenses **ret)
+{
+	struct serve_licenses	*lic;
+	size_t			 unranked = 0;
+	int			 e;
+
+	lic = calloc(1, sizeof(*lic));
+	if (lic == NULL)
+		return -ENOMEM;
+	e = license_set_load(s->repo->db, &s->repo->conf, &lic->set,
+	    &unranked);
+	if (e < 0) {
+		free(lic);
+		return e;
+	}
+	lic->refs = 1;
+	lic->generation = gen;
+	if (unranked > 0)
+		log_warn("%zu license%s an edition that is not in [editions] "
+		    "order: %s no object ('cascade license list -d %s')",
+		    unranked, unranked == 1 ? " has" : "s have",
+		    unranked == 1 ? "it receives" : "they receive",
+		    s->repo->dir);
+	*ret = lic;
+	return 0;
+}
+
+/* Reloads the licenses when they changed (or when force), within a tick
+ * of `cascade license add` or `remove` in any process. */
+static void
+serve_licenses_refresh(struct serve *s, int force)
+{
+	struct serve_licenses	*lic, *old;
+	time_t			 now = time(NULL);
+	uint64_t		 gen;
+	int			 e;
+
+	e = db_licenses_generation(s->repo->db, &gen);
+	if (e < 0 || (!force && gen == s->lic->generation) ||
+	    (!force && now < s->lic_retry_at))
+		return;
+	e = serve_licenses_load(s, gen, &lic);
+	if (e < 0) {
+		log_errno(e, "cannot load the licenses; keeping the %zu "
+		    "loaded", license_set_count(s->lic->set));
+		s->lic_retry_at = now + SERVE_RETRY_AFTER;
+		return;
+	}
+	pthread_mutex_lock(&s->lock);
+	old = s->lic;
+	s->lic = lic;
+	pthread_mutex_unlock(&s->lock);
+	if (license_set_count(lic->set) != license_set_count(old->set) ||
+	    force)
+		log_info("%zu license%s loaded%s",
+		    license_set_count(lic->set),
+		    license_set_count(lic->set) == 1 ? "" : "s",
+		    license_set_count(lic->set) == 0 ?
+		    ": serving everyone" : "");
+	serve_licenses_unref(s, old);
+}
+
+static void
+serve_reply_unauthorized(struct http_request *req, const char *error,
+    const char *detail)
+{
+	struct http_response	*r;
+
+	r = http_error_new(error, detail);
+	if (r != NULL && http_response_header(r, "WWW-Authenticate",
+	    "Basic realm=\"cascade\"") < 0) {
+		http_response_free(r);
+		r = NULL;
+	}
+	http_reply(req, 401, r);
+}
+
+/* Checks the request's license when there are licenses; fills cl (the
+ * caller gives it back with serve_client_put). -EACCES when it replied
+ * 401. */
+static int
+serve_client_get(struct serve *s, struct http_request *req,
+    struct serve_client *cl)
+{
+	struct serve_licenses	*lic;
+	char			 user[LICENSE_USERNAME_MAX + 1];
+	char			 pass[LICENSE_PASSWORD_MAX + 1];
+	const char		*edition = NULL;
+	int			 e, basic;
+
+	memset(cl, 0, sizeof(*cl));
+	lic = serve_licenses_get(s);
+	if (license_set_count(lic->set) > 0) {
+		basic = http_basic_auth(req, user, sizeof(user), pass,
+		    sizeof(pass));
+		e = license_check(lic->set,
+		    http_header(req, "X-Cascade-License"),
+		    basic == 0 ? user : NULL, basic == 0 ? pass : NULL,
+		    &cl->rank, &edition);
+		crypto_wipe(pass, sizeof(pass));
+		if (e == 0)
+			snprintf(cl->edition, sizeof(cl->edition), "%s",
+			    edition);
+		serve_licenses_unref(s, lic);
+		if (e == -ENOENT) {
+			serve_reply_unauthorized(req, "license_required",
+			    "this server serves licensed clients: send the "
+			    "license key in an X-Cascade-License header, "
+			    "and its username and password with HTTP Basic");
+			return -EACCES;
+		}
+		if (e < 0) {
+			serve_reply_unauthorized(req, "license_rejected",
+			    "the license key, username or password is not "
+			    "accepted");
+			return -EACCES;
+		}
+		cl->licensed = 1;
+	} else
+		serve_licenses_unref(s, lic);
+	cl->snap = serve_snapshot_get(s);
+	return 0;
+}
+
+static void
+serve_client_put(struct serve *s, struct serve_client *cl)
+{
+	serve_snapshot_unref(s, cl->snap);
+	cl->snap = NULL;
+}
+
+static int64_t
+serve_now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+serve_reply_no_content(struct http_request *req)
+{
+	struct http_response	*r;
+
+	r = http_response_copy("", 0);
+	if (r != NULL && http_response_header(r, "Cache-Control",
+	    "no-store") < 0) {
+		http_response_free(r);
+		r = NULL;
+	}
+	http_reply(req, 204, r);
+}
+
+static void
+serve_reply_busy(struct http_request *req, const char *error,
+    const char *detail)
+{
+	struct http_response	*r;
+
+	r = http_error_new(error, detail);
+	if (r != NULL && http_response_header(r, "Retry-After", "5") < 0) {
+		http_response_free(r);
+		r = NULL;
+	}
+	http_reply(req, 503, r);
+}
+
+/* http: the request of a waiter ended; the waiter goes. */
+static void
+serve_wait_release(void *token)
+{
+	struct serve_wait	*w = token;
+	struct serve		*s = w->s;
+
+	pthread_mutex_lock(&s->wlock);
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else
+		s->waiters = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	s->nwaiters--;
+	if (w->hw != NULL)	/* ended while held: drop our reference */
+		http_resume(w->hw);
+	pthread_mutex_unlock(&s->wlock);
+	free(w);
+}
+
+/* GET /v1/events?since=SERIAL&wait=SECONDS: the state document as soon
+ * as the serial is greater than SERIAL, or 204 after SECONDS. */
+static void
+serve_events(struct serve *s, struct http_request *req,
+    const struct serve_client *cl)
+{
+	struct serve_wait	*w;
+	const char		*q;
+	uint64_t		 since, wait = SERVE_EVENTS_WAIT_DEFAULT;
+
+	q = http_query(req, "since");
+	if (q == NULL || ts_parse_u64(q, 0, UINT64_MAX, &since) < 0) {
+		http_reply_error(req, 400, "bad_request", "since must be a "
+		    "serial of /v1/state (a non-negative integer)");
+		return;
+	}
+	q = http_query(req, "wait");
+	if (q != NULL && ts_parse_u64(q, 0, UINT64_MAX, &wait) < 0) {
+		http_reply_error(req, 400, "bad_request", "wait must be a "
+		    "number of seconds");
+		return;
+	}
+	if (wait > SERVE_EVENTS_WAIT_MAX)
+		wait = SERVE_EVENTS_WAIT_MAX;
+	if (cl->snap->serial > since) {
+		http_reply_keep(req, 200, cl->snap->state.full);
+		return;
+	}
+	if (wait == 0) {
+		serve_reply_no_content(req);
+		return;
+	}
+	w = calloc(1, sizeof(*w));
+	if (w == NULL) {
+		http_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	w->s = s;
+	w->since = since;
+	w->deadline = serve_now_ms() + (int64_t)wait * 1000;
+	pthread_mutex_lock(&s->wlock);
+	if (!s->stopping && s->nwaiters < s->maxwaiters)
+		w->hw = http_suspend(req, w, serve_wait_release);
+	if (w->hw == NULL) {
+		int stopping = s->stopping;
+
+		pthread_mutex_unlock(&s->wlock);
+		free(w);
+		serve_reply_busy(req, stopping ? "shutting_down" : "busy",
+		    stopping ? "the server is stopping" : "too many clients "
+		    "are waiting for events; retry later");
+		return;
+	}
+	/* the main thread wakes it (serve_events_tick) */
+	w->next = s->waiters;
+	if (s->waiters != NULL)
+		s->waiters->prev = w;
+	s->waiters = w;
+	s->nwaiters++;
+	pthread_mutex_unlock(&s->wlock);
+}
+
+/* A held request, resumed by serve_events_tick: it answers now. */
+static void
+serve_events_resumed(struct serve *s, struct http_request *req,
+    struct serve_wait *w)
+{
+	struct serve_snapshot	*snap;
+	int			 stopping;
+
+	pthread_mutex_lock(&s->wlock);
+	stopping = s->stopping;
+	pthread_mutex_unlock(&s->wlock);
+	snap = serve_snapshot_get(s);
+	if (snap->serial > w->since)
+		http_reply_keep(req, 200, snap->state.full);
+	else if (stopping)
+		serve_reply_busy(req, "shutting_down",
+		    "the server is stopping");
+	else
+		serve_reply_no_content(req);
+	serve_snapshot_unref(s, snap);
+}
+
+/* Main thread, every tick: wakes the waiters whose serial has passed or
+ * whose time is up (all of them when stopping). */
+static void
+serve_events_tick(struct serve *s)
+{
+	struct serve_wait	*w;
+	uint64_t		 serial = s->snap->serial;	/* main owns */
+	int64_t			 now = serve_now_ms();
+
+	pthread_mutex_lock(&s->wlock);
+	for (w = s->waiters; w != NULL; w = w->next) {
+		if (w->hw == NULL)
+			continue;	/* resumed, answering */
+		if (s->stopping || serial > w->since || now >= w->deadline) {
+			http_resume(w->hw);
+			w->hw = NULL;
+		}
+	}
+	pthread_mutex_unlock(&s->wlock);
+}
+
+/* How long a stopping server lets the held long-polls get their 503. */
+#define SERVE_STOP_GRACE_MS	1000
+
+static void
+serve_events_stop(struct serve *s)
+{
+	struct timespec	 pause = { 0, 10 * 1000000L };
+	int64_t		 until = serve_now_ms() + SERVE_STOP_GRACE_MS;
+	size_t		 n;
+
+	pthread_mutex_lock(&s->wlock);
+	s->stopping = 1;
+	pthread_mutex_unlock(&s->wlock);
+	serve_events_tick(s);
+	/* each is released once its answer is sent */
+	for (;;) {
+		pthread_mutex_lock(&s->wlock);
+		n = s->nwaiters;
+		pthread_mutex_unlock(&s->wlock);
+		if (n == 0 || serve_now_ms() >= until)
+			break;
+		nanosleep(&pause, NULL);
+	}
+}
+
+/* The endpoints behind a license (when there are licenses). */
+static void
+serve_handle_licensed(struct serve *s, struct http_request *req,
+    char seg[4][MANIFEST_NAME_MAX + 8], int n, struct serve_client *cl)
+{
+	struct serve_snapshot	*snap = cl->snap;
+	size_t			 i;
+
+	if (n == 2 && strcmp(seg[1], "events") == 0) {
+		serve_events(s, req, cl);
+		return;
+	}
+	if (n == 4 && strcmp(seg[1], "channels") == 0 &&
+	    (strcmp(seg[3], "manifest") == 0 ||
+	    strcmp(seg[3], "manifest.minisig") == 0)) {
+		/* no edition check: the manifest is as its origin signed
+		 * it, whole */
+		for (i = 0; i < snap->nch; i++)
+			if (strcmp(snap->ch[i].name, seg[2]) == 0)
+				break;
+		if (i == snap->nch)
+			http_reply_error(req, 404, "not_found",
+			    "no such channel");
+		else
+			serve_doc_reply(req, seg[3][8] == '\0' ?
+			    &snap->ch[i].manifest : &snap->ch[i].sig);
+		return;
+	}
+	if (n == 3 && strcmp(seg[1], "objects") == 0) {
+		if (!crypto_is_sha256_hex(seg[2], strlen(seg[2])))
+			http_reply_error(req, 400, "bad_request", "an object "
+			    "name is 64 lower-case hex digits");
+		else
+			serve_object(s, req, seg[2], cl);
+		return;
+	}
+	if (n == 4 && strcmp(seg[1], "deltas") == 0) {
+		serve_delta(s, req, seg[2], seg[3], cl);
+		return;
+	}
+	http_reply_error(req, 404, "not_found", "no such resource");
+}
+
 static void
 serve_handle(void *ctx, struct http_request *req)
 {
 	struct serve		*s = ctx;
 	struct serve_snapshot	*snap;
+	struct serve_client	 cl;
+	struct serve_wait	*w;
 	char			 seg[4][MANIFEST_NAME_MAX + 8];
 	const char		*m = http_method(req);
-	size_t			 i;
 	int			 n;
 
+	if ((w = http_resumed(req)) != NULL) {
+		serve_events_resumed(s, req, w);
+		return;
+	}
 	if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0) {
 		http_reply_error(req, 405, "method_not_allowed",
 		    "only GET and HEAD are served here");
@@ -388,40 +1011,16 @@ serve_handle(void *ctx, struct http_request *req)
 		return;
 	}
 	if (n == 2 && strcmp(seg[1], "state") == 0) {
+		/* open to all: it says only that something changed */
 		snap = serve_snapshot_get(s);
 		serve_doc_reply(req, &snap->state);
 		serve_snapshot_unref(s, snap);
 		return;
 	}
-	if (n == 4 && strcmp(seg[1], "channels") == 0 &&
-	    (strcmp(seg[3], "manifest") == 0 ||
-	    strcmp(seg[3], "manifest.minisig") == 0)) {
-		snap = serve_snapshot_get(s);
-		for (i = 0; i < snap->nch; i++)
-			if (strcmp(snap->ch[i].name, seg[2]) == 0)
-				break;
-		if (i == snap->nch)
-			http_reply_error(req, 404, "not_found",
-			    "no such channel");
-		else
-			serve_doc_reply(req, seg[3][8] == '\0' ?
-			    &snap->ch[i].manifest : &snap->ch[i].sig);
-		serve_snapshot_unref(s, snap);
-		return;
-	}
-	if (n == 3 && strcmp(seg[1], "objects") == 0) {
-		if (!crypto_is_sha256_hex(seg[2], strlen(seg[2])))
-			http_reply_error(req, 400, "bad_request", "an object "
-			    "name is 64 lower-case hex digits");
-		else
-			serve_object(s, req, seg[2]);
-		return;
-	}
-	if (n == 4 && strcmp(seg[1], "deltas") == 0) {
-		serve_delta(s, req, seg[2], seg[3]);
-		return;
-	}
-	http_reply_error(req, 404, "not_found", "no such resource");
+	if (serve_client_get(s, req, &cl) < 0)
+		return;			/* 401 */
+	serve_handle_licensed(s, req, seg, n, &cl);
+	serve_client_put(s, &cl);
 }
 
 static void
@@ -482,9 +1081,29 @@ serve_maintain(struct serve *s, time_t *next_gc, time_t *next_refresh)
 	repo_unlock(r);
 }
 
+/* `cascade sync --now` leaves DIR/sync.request; taking it (removing it)
+ * tells the command that a server got the request. */
+static void
+serve_sync_request(struct repo *r, struct mirror *m)
+{
+	char	 path[FS_PATH_MAX];
+
+	if (fs_path(path, sizeof(path), "%s/sync.request", r->dir) < 0 ||
+	    fs_exists(path) != 1)
+		return;
+	if (m == NULL) {
+		log_warn("'cascade sync --now' asked, but no [upstream] is "
+		    "configured");
+		return;		/* left for the command to report */
+	}
+	unlink(path);
+	mirror_request(m, "requested by cascade sync --now");
+}
+
 int
 serve_run(struct repo *r, const struct serve_options *o)
 {
+	struct mirror		*mirror = NULL;
 	struct http_config	 hc;
 	struct http_server	*hs = NULL;
 	struct serve		 s;
@@ -497,6 +1116,7 @@ serve_run(struct repo *r, const struct serve_options *o)
 	memset(&s, 0, sizeof(s));
 	s.repo = r;
 	pthread_mutex_init(&s.lock, NULL);
+	pthread_mutex_init(&s.wlock, NULL);
 	/* repairs what a publish killed half-way left behind */
 	if (repo_lock(r) < 0)
 		return 1;
@@ -514,6 +1134,25 @@ serve_run(struct repo *r, const struct serve_options *o)
 		log_errno(e, "cannot load the served state");
 		return 1;
 	}
+	{
+		uint64_t gen = 0;
+
+		e = db_licenses_generation(r->db, &gen);
+		if (e == 0)
+			e = serve_licenses_load(&s, gen, &s.lic);
+		if (e < 0) {
+			log_errno(e, "cannot load the licenses");
+			serve_snapshot_unref(&s, s.snap);
+			return 1;
+		}
+		if (license_set_count(s.lic->set) > 0)
+			log_info("%zu license%s loaded",
+			    license_set_count(s.lic->set),
+			    license_set_count(s.lic->set) == 1 ? "" : "s");
+	}
+	/* held long-polls leave connections for the other requests */
+	s.maxwaiters = (size_t)r->conf.connection_limit -
+	    (size_t)r->conf.connection_limit / 4;
 	serve_raise_nofile();
 	/* the pool threads inherit the mask; the main thread takes them */
 	sigemptyset(&set);
@@ -538,6 +1177,7 @@ serve_run(struct repo *r, const struct serve_options *o)
 	if (e < 0) {
 		log_error("%s", err);
 		serve_snapshot_unref(&s, s.snap);
+		serve_licenses_unref(&s, s.lic);
 		return 1;
 	}
 	for (i = 0; i < hc.nlisten; i++)
@@ -545,19 +1185,36 @@ serve_run(struct repo *r, const struct serve_options *o)
 		    http_server_address(hs, i),
 		    (unsigned long long)s.snap->serial);
 	next_gc = time(NULL) + r->conf.gc_interval;
+	if (mirror_start(r->dir, &mirror) < 0)
+		log_warn("serving without syncing from the upstream");
 	for (;;) {
 		sig = sigtimedwait(&set, NULL, &tick);
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
-		if (sig == SIGHUP && repo_reload_conf(r) == 0)
+		if (sig == SIGHUP && repo_reload_conf(r) == 0) {
 			log_info("reloaded '%s/cascade.conf' (listen "
 			    "addresses and threads apply at restart)", r->dir);
+			/* the upstream settings too */
+			mirror_stop(mirror);
+			if (mirror_start(r->dir, &mirror) < 0)
+				mirror = NULL;
+		}
+		serve_sync_request(r, mirror);
+		if (sig == SIGHUP)
+			s.rebuild = 1;	/* editions may have moved */
 		serve_refresh(&s);
+		serve_licenses_refresh(&s, sig == SIGHUP);
+		serve_events_tick(&s);
 		serve_maintain(&s, &next_gc, &next_refresh);
 	}
 	log_info("shutting down");
+	serve_events_stop(&s);	/* held long-polls are answered */
+	mirror_stop(mirror);
 	http_server_stop(hs);
+	/* every request has ended: each waiter was released */
 	serve_snapshot_unref(&s, s.snap);
+	serve_licenses_unref(&s, s.lic);
+	pthread_mutex_destroy(&s.wlock);
 	pthread_mutex_destroy(&s.lock);
 	return 0;
 }

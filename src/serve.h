@@ -1,10 +1,22 @@
 /*
  * serve: `cascade serve`, the read side of the HTTP interface (DESIGN.md
  * section 4): /v1/state, channel manifests and signatures, objects and
- * deltas. The current manifests and the state document are kept prebuilt
- * in an immutable, reference-counted snapshot; a new snapshot replaces it
- * whole when a channel's `current` link moves (checked every
- * SERVE_POLL_MS), so no request sees half of a publish.
+ * deltas, and the long-poll /v1/events. The current manifests and the
+ * state document are kept prebuilt in an immutable, reference-counted
+ * snapshot; a new snapshot replaces it whole when a channel's `current`
+ * link moves (checked every SERVE_POLL_MS), so no request sees half of a
+ * publish. The snapshot also maps every object it names to its edition.
+ *
+ * Licenses (license.h): with none, everyone is served. Once there is one,
+ * every endpoint but /v1/state asks for a valid license (401), and an
+ * object of a higher edition than the license's answers 403. They are
+ * reloaded within a tick of any change (their generation in the state
+ * database is read every tick).
+ *
+ * /v1/events holds a request without a thread (http_suspend) until the
+ * serial passes the client's or `wait` seconds pass; the main thread
+ * wakes them every tick. At most 3/4 of connection_limit are held at
+ * once (more get 503 with Retry-After).
  */
 #ifndef SERVE_H
 #define SERVE_H
@@ -13,6 +25,8 @@
 
 #define SERVE_POLL_MS		200
 #define SERVE_CHANNELS_MAX	256
+#define SERVE_EVENTS_WAIT_DEFAULT 60	/* seconds /v1/events holds */
+#define SERVE_EVENTS_WAIT_MAX	300	/* a larger wait is cut to this */
 
 struct serve_options {
 	const char	*listen[CONF_LISTEN_MAX];	/* overrides conf */

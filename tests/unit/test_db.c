@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crypto.h"
@@ -633,6 +634,319 @@ test_snapshot(void)
 	db_close(w);
 }
 
+/* ---- licenses, object editions, events ----------------------------------- */
+
+static void
+license(struct db_license *l, const char *key, const char *edition,
+    const char *user)
+{
+	size_t	 i;
+
+	memset(l, 0, sizeof(*l));
+	snprintf(l->key, sizeof(l->key), "%s", key);
+	snprintf(l->edition, sizeof(l->edition), "%s", edition);
+	if (user != NULL) {
+		snprintf(l->username, sizeof(l->username), "%s", user);
+		for (i = 0; i < sizeof(l->salt); i++)
+			l->salt[i] = (unsigned char)(i + 1);
+		for (i = 0; i < sizeof(l->hash); i++)
+			l->hash[i] = (unsigned char)(0xf0 ^ i);
+	}
+	l->created = 1795341600;
+}
+
+static int
+license_same(const struct db_license *a, const struct db_license *b)
+{
+	return strcmp(a->key, b->key) == 0 &&
+	    strcmp(a->edition, b->edition) == 0 &&
+	    strcmp(a->username, b->username) == 0 &&
+	    memcmp(a->salt, b->salt, sizeof(a->salt)) == 0 &&
+	    memcmp(a->hash, b->hash, sizeof(a->hash)) == 0 &&
+	    a->created == b->created;
+}
+
+static void
+test_licenses(void)
+{
+	struct db	*db = fresh_db("licenses");
+	struct db_license a, b, got, *all = NULL;
+	uint64_t	 gen = 99, g2 = 0;
+	size_t		 n = 99;
+
+	CHECK(db != NULL);
+	if (db == NULL)
+		return;
+	CHECK_EQ(db_licenses_generation(db, &gen), 0);
+	CHECK_EQ(gen, 0);
+	CHECK_EQ(db_licenses(db, &all, &n), 0);
+	CHECK_EQ(n, 0);
+	free(all);
+	all = NULL;
+	CHECK_EQ(db_license_get(db, "NOPE-0000", &got), -ENOENT);
+
+	license(&a, "ZULU-0001-AAAA", "premium", "alice");
+	license(&b, "ALPHA-0002-BBBB", "basic", NULL);
+	CHECK_EQ(db_license_add(db, &a), 0);
+	CHECK_EQ(db_licenses_generation(db, &gen), 0);
+	CHECK_EQ(gen, 1);
+	CHECK_EQ(db_license_add(db, &b), 0);
+	CHECK_EQ(db_licenses_generation(db, &gen), 0);
+	CHECK_EQ(gen, 2);
+
+	/* a key is taken once; a refused add changes nothing */
+	CHECK_EQ(db_license_add(db, &a), -EEXIST);
+	CHECK_EQ(db_licenses_generation(db, &g2), 0);
+	CHECK_EQ(g2, 2);
+
+	/* read back whole: salt and hash keep every byte */
+	CHECK_EQ(db_license_get(db, a.key, &got), 0);
+	CHECK(license_same(&got, &a));
+	CHECK_EQ(db_license_get(db, b.key, &got), 0);
+	CHECK(license_same(&got, &b));
+	CHECK(got.username[0] == '\0');
+
+	/* by key */
+	CHECK_EQ(db_licenses(db, &all, &n), 0);
+	CHECK_EQ(n, 2);
+	if (all != NULL && n == 2) {
+		CHECK(license_same(&all[0], &b));
+		CHECK(license_same(&all[1], &a));
+	}
+	free(all);
+	all = NULL;
+
+	/* keys are data, never SQL */
+	license(&got, "x'); DELETE FROM licenses; --", "basic", NULL);
+	CHECK_EQ(db_license_add(db, &got), 0);
+	CHECK_EQ(db_licenses(db, &all, &n), 0);
+	CHECK_EQ(n, 3);
+	free(all);
+	all = NULL;
+	CHECK_EQ(db_license_remove(db, got.key), 0);
+
+	CHECK_EQ(db_license_remove(db, a.key), 0);
+	CHECK_EQ(db_license_remove(db, a.key), -ENOENT);
+	CHECK_EQ(db_license_get(db, a.key, &got), -ENOENT);
+	CHECK_EQ(db_licenses_generation(db, &gen), 0);
+	CHECK_EQ(gen, 5);	/* 2 adds, 1 add and remove, 1 remove */
+	CHECK_EQ(db_licenses(db, &all, &n), 0);
+	CHECK_EQ(n, 1);
+	if (all != NULL && n == 1)
+		CHECK(license_same(&all[0], &b));
+	free(all);
+	db_close(db);
+}
+
+/* A rolled-back change leaves the generation; another connection (a
+ * server) sees a committed one. */
+static void
+test_licenses_generation(void)
+{
+	char		 path[FS_PATH_MAX];
+	struct db	*w = NULL, *r = NULL;
+	struct db_license l;
+	uint64_t	 gen = 99;
+
+	CHECK_EQ(fs_path(path, sizeof(path), "%s/gen.db", check_tmpdir), 0);
+	CHECK_EQ(db_open(path, 1, &w), 0);
+	CHECK_EQ(db_open(path, 0, &r), 0);
+	if (w == NULL || r == NULL) {
+		db_close(w);
+		db_close(r);
+		return;
+	}
+	license(&l, "KEY-00000001", "basic", "u");
+	CHECK_EQ(db_begin(w), 0);
+	CHECK_EQ(db_license_add(w, &l), 0);
+	CHECK_EQ(db_event_add(w, "license", NULL, "added"), 0);
+	CHECK_EQ(db_licenses_generation(r, &gen), 0);
+	CHECK_EQ(gen, 0);
+	db_rollback(w);
+	CHECK_EQ(db_licenses_generation(r, &gen), 0);
+	CHECK_EQ(gen, 0);
+	CHECK_EQ(db_license_get(r, l.key, &l), -ENOENT);
+
+	license(&l, "KEY-00000001", "basic", "u");
+	CHECK_EQ(db_begin(w), 0);
+	CHECK_EQ(db_license_add(w, &l), 0);
+	CHECK_EQ(db_commit(w), 0);
+	CHECK_EQ(db_licenses_generation(r, &gen), 0);
+	CHECK_EQ(gen, 1);
+	CHECK_EQ(db_license_get(r, l.key, &l), 0);
+	db_close(r);
+	db_close(w);
+}
+
+struct editions_seen {
+	char	 sha[8][CRYPTO_SHA256_HEX];
+	char	 edition[8][32];
+	int	 n;
+	int	 stop_after;	/* 0: never */
+};
+
+static int
+editions_cb(void *arg, const char *sha256, const char *edition)
+{
+	struct editions_seen	*e = arg;
+
+	if (e->n < 8) {
+		snprintf(e->sha[e->n], sizeof(e->sha[0]), "%s", sha256);
+		snprintf(e->edition[e->n], sizeof(e->edition[0]), "%s",
+		    edition);
+	}
+	e->n++;
+	return e->stop_after != 0 && e->n >= e->stop_after ? 7 : 0;
+}
+
+/* The edition of sha in what the walk gave, or NULL. */
+static const char *
+editions_of(const struct editions_seen *e, const char *sha)
+{
+	int	 i;
+
+	for (i = 0; i < e->n && i < 8; i++)
+		if (strcmp(e->sha[i], sha) == 0)
+			return e->edition[i];
+	return NULL;
+}
+
+static void
+test_object_editions(void)
+{
+	struct db		*db = fresh_db("editions");
+	struct db_version	 v;
+	struct db_delta		 d, orphan;
+	struct editions_seen	 seen;
+	const char		*ed;
+
+	CHECK(db != NULL);
+	if (db == NULL)
+		return;
+	memset(&seen, 0, sizeof(seen));
+	CHECK_EQ(db_object_editions(db, editions_cb, &seen), 0);
+	CHECK_EQ(seen.n, 0);
+
+	version(&v, "engine", 1, "e1");
+	snprintf(v.edition, sizeof(v.edition), "premium");
+	CHECK_EQ(db_version_add(db, "main", &v), 0);
+	version(&v, "engine", 2, "e2");
+	snprintf(v.edition, sizeof(v.edition), "premium");
+	CHECK_EQ(db_version_add(db, "main", &v), 0);
+	version(&v, "pattern", 1, "p1");
+	snprintf(v.edition, sizeof(v.edition), "basic");
+	CHECK_EQ(db_version_add(db, "beta", &v), 0);
+	/* a delta has the edition of the version it leads to */
+	delta(&d, "e1", "e2", "d12", 5);
+	CHECK_EQ(db_delta_add(db, &d), 0);
+	/* one leading to no listed version has none */
+	delta(&orphan, "e1", "gone", "dx", 5);
+	CHECK_EQ(db_delta_add(db, &orphan), 0);
+
+	CHECK_EQ(db_object_editions(db, editions_cb, &seen), 0);
+	CHECK_EQ(seen.n, 4);
+	hex("e1", v.sha256);
+	ed = editions_of(&seen, v.sha256);
+	CHECK(ed != NULL && strcmp(ed, "premium") == 0);
+	hex("p1", v.sha256);
+	ed = editions_of(&seen, v.sha256);
+	CHECK(ed != NULL && strcmp(ed, "basic") == 0);
+	ed = editions_of(&seen, d.sha256);
+	CHECK(ed != NULL && strcmp(ed, "premium") == 0);
+	CHECK(editions_of(&seen, orphan.sha256) == NULL);
+
+	/* the callback stops the walk */
+	memset(&seen, 0, sizeof(seen));
+	seen.stop_after = 2;
+	CHECK_EQ(db_object_editions(db, editions_cb, &seen), 7);
+	CHECK_EQ(seen.n, 2);
+	db_close(db);
+}
+
+struct events_seen {
+	struct db_event	 e[8];
+	int		 n;
+	int		 stop_after;
+};
+
+static int
+events_cb(void *arg, const struct db_event *e)
+{
+	struct events_seen	*s = arg;
+
+	if (s->n < 8)
+		s->e[s->n] = *e;
+	s->n++;
+	return s->stop_after != 0 && s->n >= s->stop_after ? -EINTR : 0;
+}
+
+static void
+test_events(void)
+{
+	struct db		*db = fresh_db("events");
+	struct events_seen	*seen;
+	char			 big[4000];
+	int64_t			 before = (int64_t)time(NULL);
+
+	seen = calloc(1, sizeof(*seen));
+	CHECK(db != NULL && seen != NULL);
+	if (db == NULL || seen == NULL) {
+		free(seen);
+		db_close(db);
+		return;
+	}
+	CHECK_EQ(db_events(db, 0, events_cb, seen), 0);
+	CHECK_EQ(seen->n, 0);
+
+	CHECK_EQ(db_event_add(db, "license", NULL, "added ABCD\xe2\x80\xa6 "
+	    "edition basic"), 0);
+	CHECK_EQ(db_event_add(db, "sync-start", "main", "from upstream"), 0);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	CHECK_EQ(db_event_add(db, "sync-failed", "vendor", big), 0);
+	CHECK_EQ(db_event_add(db, "x'); DROP TABLE events; --", NULL, NULL),
+	    0);
+
+	/* oldest first, every field back */
+	CHECK_EQ(db_events(db, 0, events_cb, seen), 0);
+	CHECK_EQ(seen->n, 4);
+	if (seen->n == 4) {
+		CHECK(strcmp(seen->e[0].kind, "license") == 0);
+		CHECK(strcmp(seen->e[0].channel, "") == 0);
+		CHECK(strcmp(seen->e[0].detail,
+		    "added ABCD\xe2\x80\xa6 edition basic") == 0);
+		CHECK(seen->e[0].time >= before &&
+		    seen->e[0].time <= (int64_t)time(NULL));
+		CHECK(strcmp(seen->e[1].kind, "sync-start") == 0);
+		CHECK(strcmp(seen->e[1].channel, "main") == 0);
+		CHECK(seen->e[0].id < seen->e[1].id);
+		CHECK(seen->e[1].id < seen->e[2].id);
+		/* a long detail is cut to the buffer, not refused */
+		CHECK_EQ(strlen(seen->e[2].detail), DB_EVENT_DETAIL_MAX);
+		/* names are data, never SQL */
+		CHECK(strcmp(seen->e[3].kind, "x'); DROP TABLE events; --")
+		    == 0);
+		CHECK(strcmp(seen->e[3].detail, "") == 0);
+	}
+
+	/* since: at or after */
+	memset(seen, 0, sizeof(*seen));
+	CHECK_EQ(db_events(db, (int64_t)time(NULL) + 3600, events_cb, seen),
+	    0);
+	CHECK_EQ(seen->n, 0);
+	memset(seen, 0, sizeof(*seen));
+	CHECK_EQ(db_events(db, before, events_cb, seen), 0);
+	CHECK_EQ(seen->n, 4);
+
+	/* the callback stops the walk, and its value comes back */
+	memset(seen, 0, sizeof(*seen));
+	seen->stop_after = 1;
+	CHECK_EQ(db_events(db, 0, events_cb, seen), -EINTR);
+	CHECK_EQ(seen->n, 1);
+	free(seen);
+	db_close(db);
+}
+
 int
 main(void)
 {
@@ -652,6 +966,10 @@ main(void)
 	RUN(test_referenced);
 	RUN(test_transactions);
 	RUN(test_snapshot);
+	RUN(test_licenses);
+	RUN(test_licenses_generation);
+	RUN(test_object_editions);
+	RUN(test_events);
 	check_rm_rf(check_tmpdir);
 	return check_end();
 }

@@ -1,0 +1,247 @@
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fetch.h"
+#include "log.h"
+#include "mirror.h"
+#include "sync.h"
+#include "ts.h"
+#include "banned.h"
+
+struct mirror {
+	struct repo	 repo;		/* the sync thread's own handle */
+	pthread_t	 sync_thread;
+	pthread_t	 poll_thread;
+	int		 poll_started;
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;
+	volatile int	 stop;
+	int		 requested;	/* under lock */
+	int		 running;	/* under lock */
+	char		 why[128];	/* under lock */
+	uint64_t	 upstream_serial;	/* under lock */
+};
+
+static void
+mirror_wait_until(struct mirror *m, time_t when)
+{
+	struct timespec	 ts = { when, 0 };
+
+	while (!m->stop && !m->requested && time(NULL) < when)
+		pthread_cond_timedwait(&m->cond, &m->lock, &ts);
+}
+
+static void *
+mirror_sync_main(void *arg)
+{
+	struct mirror		*m = arg;
+	struct repo		*r = &m->repo;
+	struct sync_result	 res;
+	time_t			 next, now;
+	int64_t			 delay;
+	char			 why[128];
+	int			 failures = 0, e;
+
+	pthread_mutex_lock(&m->lock);
+	next = r->conf.upstream.sync_at_startup ? time(NULL) :
+	    conf_schedule_next(&r->conf.upstream.schedule, time(NULL));
+	for (;;) {
+		mirror_wait_until(m, next);
+		if (m->stop)
+			break;
+		snprintf(why, sizeof(why), "%s", m->requested ? m->why :
+		    "schedule");
+		m->requested = 0;
+		m->running = 1;
+		pthread_mutex_unlock(&m->lock);
+
+		log_info("sync from '%s' (%s)", r->conf.upstream.url, why);
+		e = sync_run(r, why, &res);
+		now = time(NULL);
+		if (e == 0) {
+			failures = 0;
+			next = conf_schedule_next(&r->conf.upstream.schedule,
+			    now);
+		} else {
+			failures++;
+			delay = MIRROR_RETRY_MIN;
+			while (delay < MIRROR_RETRY_MAX && failures > 1 &&
+			    delay < ((int64_t)MIRROR_RETRY_MIN << (failures - 1)))
+				delay *= 2;
+			if (delay > MIRROR_RETRY_MAX)
+				delay = MIRROR_RETRY_MAX;
+			if (res.retry_after > delay)
+				delay = res.retry_after;
+			next = now + delay;
+			log_info("next sync attempt in %lld s",
+			    (long long)delay);
+		}
+		pthread_mutex_lock(&m->lock);
+		m->running = 0;
+		if (e == 0 && res.upstream_serial > m->upstream_serial)
+			m->upstream_serial = res.upstream_serial;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return NULL;
+}
+
+/* Holds a long-poll on the upstream and asks for a sync when it answers
+ * with a newer serial. */
+static void *
+mirror_poll_main(void *arg)
+{
+	struct mirror			*m = arg;
+	const struct conf_upstream	*u = &m->repo.conf.upstream;
+	struct manifest_state		*st;
+	struct fetch_config		 fc;
+	struct fetch_result		 fr;
+	struct fetch			*f = NULL;
+	struct buf			 doc;
+	char				 path[96], why[128];
+	uint64_t			 since;
+	int				 e, backoff = 1;
+
+	st = malloc(sizeof(*st));
+	memset(&fc, 0, sizeof(fc));
+	fc.base_url = u->url;
+	fc.username = u->username;
+	fc.password = u->password;
+	fc.license_key = u->license_key;
+	fc.proxy = u->proxy[0] != '\0' ? u->proxy : NULL;
+	fc.proxy_username = u->proxy_username;
+	fc.proxy_password = u->proxy_password;
+	fc.ca_file = u->ca_file[0] != '\0' ? u->ca_file : NULL;
+	fc.cancel = &m->stop;
+	if (st == NULL || fetch_new(&fc, &f) < 0) {
+		log_error("cannot start the long-poll on '%s'", u->url);
+		free(st);
+		return NULL;
+	}
+	buf_init(&doc, SYNC_STATE_MAX);
+	while (!m->stop) {
+		pthread_mutex_lock(&m->lock);
+		since = m->upstream_serial;
+		pthread_mutex_unlock(&m->lock);
+		snprintf(path, sizeof(path), "v1/events?since=%llu&wait=%d",
+		    (unsigned long long)since, MIRROR_POLL_WAIT);
+		buf_reset(&doc);
+		e = fetch_get(f, path, NULL, MIRROR_POLL_WAIT + 15, &doc, &fr);
+		if (m->stop)
+			break;
+		if (e == 0 && fr.status == 204) {
+			backoff = 1;
+			continue;
+		}
+		if (e == 0 && fr.status == 200 &&
+		    manifest_state_parse(doc.ptr, doc.len, st) == 0) {
+			backoff = 1;
+			pthread_mutex_lock(&m->lock);
+			if (st->serial > m->upstream_serial) {
+				m->upstream_serial = st->serial;
+				snprintf(why, sizeof(why), "upstream announced "
+				    "serial %llu",
+				    (unsigned long long)st->serial);
+				pthread_mutex_unlock(&m->lock);
+				mirror_request(m, why);
+				continue;
+			}
+			pthread_mutex_unlock(&m->lock);
+			continue;
+		}
+		/* the upstream is down or does not long-poll: the schedule
+		 * still runs; try again later */
+		pthread_mutex_lock(&m->lock);
+		{
+			struct timespec ts = { time(NULL) + backoff, 0 };
+
+			if (!m->stop)
+				pthread_cond_timedwait(&m->cond, &m->lock,
+				    &ts);
+		}
+		pthread_mutex_unlock(&m->lock);
+		if (backoff < 60)
+			backoff *= 2;
+	}
+	buf_release(&doc);
+	fetch_free(f);
+	free(st);
+	return NULL;
+}
+
+int
+mirror_start(const char *dir, struct mirror **ret_m)
+{
+	struct mirror	*m;
+	char		 serial[32];
+	uint64_t	 s = 0;
+	int		 e;
+
+	*ret_m = NULL;
+	m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		return log_errno(-ENOMEM, "cannot start the mirror");
+	if (repo_open(&m->repo, dir) < 0) {
+		free(m);
+		return -EIO;
+	}
+	if (m->repo.conf.upstream.url[0] == '\0') {
+		repo_close(&m->repo);
+		free(m);
+		return 0;
+	}
+	if (db_meta_get(m->repo.db, "upstream_serial", serial,
+	    sizeof(serial)) == 0)
+		ts_parse_u64(serial, 0, MANIFEST_NUMBER_MAX, &s);
+	m->upstream_serial = s;
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->cond, NULL);
+	e = pthread_create(&m->sync_thread, NULL, mirror_sync_main, m);
+	if (e != 0) {
+		repo_close(&m->repo);
+		free(m);
+		return log_errno(-e, "cannot start the sync thread");
+	}
+	if (pthread_create(&m->poll_thread, NULL, mirror_poll_main, m) == 0)
+		m->poll_started = 1;
+	log_info("mirror of '%s'", m->repo.conf.upstream.url);
+	*ret_m = m;
+	return 0;
+}
+
+void
+mirror_request(struct mirror *m, const char *why)
+{
+	if (m == NULL)
+		return;
+	pthread_mutex_lock(&m->lock);
+	if (m->running && !m->requested) {
+		if (db_event_add(m->repo.db, "sync-queued", "", why) < 0)
+			log_warn("cannot record a queued sync");
+	}
+	m->requested = 1;
+	snprintf(m->why, sizeof(m->why), "%s", why);
+	pthread_cond_broadcast(&m->cond);
+	pthread_mutex_unlock(&m->lock);
+}
+
+void
+mirror_stop(struct mirror *m)
+{
+	if (m == NULL)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->stop = 1;
+	pthread_cond_broadcast(&m->cond);
+	pthread_mutex_unlock(&m->lock);
+	pthread_join(m->sync_thread, NULL);
+	if (m->poll_started)
+		pthread_join(m->poll_thread, NULL);
+	repo_close(&m->repo);
+	pthread_mutex_destroy(&m->lock);
+	pthread_cond_destroy(&m->cond);
+	free(m);
+}

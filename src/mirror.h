@@ -1,0 +1,29 @@
+/*
+ * mirror: what makes `cascade serve` a mirror when cascade.conf names an
+ * upstream. A sync thread runs sync passes at start-up (sync_at_startup),
+ * on the schedule, when asked (`cascade sync --now`), and when the
+ * upstream announces something new: a second thread holds a long-poll on
+ * the upstream's /v1/events. A sync asked for while one runs is queued
+ * behind it and runs once. A failed pass is retried with an exponential
+ * backoff (MIRROR_RETRY_MIN doubling up to MIRROR_RETRY_MAX, or the
+ * upstream's Retry-After when longer); the mirror serves what it has
+ * meanwhile.
+ */
+#ifndef MIRROR_H
+#define MIRROR_H
+
+#define MIRROR_RETRY_MIN	5	/* seconds */
+#define MIRROR_RETRY_MAX	3600
+#define MIRROR_POLL_WAIT	60	/* seconds a long-poll is held */
+
+struct mirror;
+
+/* Starts the threads when the configuration of dir names an upstream;
+ * *ret_m is NULL when it does not. 0 or -errno (logged). */
+int	 mirror_start(const char *dir, struct mirror **ret_m);
+/* Asks for a sync (queued behind a running one). Thread-safe. */
+void	 mirror_request(struct mirror *m, const char *why);
+/* Stops both threads, waiting for a running pass to end. NULL-safe. */
+void	 mirror_stop(struct mirror *m);
+
+#endif

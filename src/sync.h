@@ -1,0 +1,49 @@
+/*
+ * sync: one pass of a mirror against its upstream (DESIGN.md section 5):
+ * poll the upstream's /v1/state (with its ETag); for each channel the
+ * mirror takes whose serial moved, fetch the manifest and signature,
+ * accept them only when signed by a trusted key, newer than what is held
+ * (rollback) and not expired (freeze); fetch each component by delta from
+ * a version held, else whole (resuming a partial download), verify every
+ * size and hash; make the deltas the mirror's own clients will ask for;
+ * then record the state and switch to the manifest, byte for byte as
+ * received, last. A channel that fails does not hold back the others.
+ * Every outcome is an event in the state database.
+ */
+#ifndef SYNC_H
+#define SYNC_H
+
+#include <stdint.h>
+
+#include "repo.h"
+
+#define SYNC_STATE_MAX		(1u << 20)	/* the state document */
+#define SYNC_PARALLEL		4		/* whole objects at once */
+#define SYNC_REASON_MAX		256
+
+struct sync_result {
+	uint64_t	 upstream_serial;
+	uint64_t	 bytes_full;	/* on the wire */
+	uint64_t	 bytes_delta;
+	unsigned	 objects_full;
+	unsigned	 objects_delta;
+	unsigned	 channels_updated;
+	unsigned	 channels_refused;	/* bad key, rollback, ... */
+	unsigned	 components_unlicensed;	/* 403 from the upstream */
+	int64_t		 retry_after;	/* seconds asked by the upstream, -1 */
+	char		 reason[SYNC_REASON_MAX];	/* why it failed */
+};
+
+/*
+ * Runs one pass (why: what asked for it, for the event history); takes
+ * the repository lock for its duration. Returns 0
+ * when the pass completed (channels refused are counted and recorded),
+ * or: -EACCES (the upstream rejected the license: 401/403), -EAGAIN (429
+ * or 503: retry after res->retry_after), -EHOSTUNREACH, -ECONNREFUSED,
+ * -ETIMEDOUT (upstream down or slow), -EPROTO (an unexpected answer),
+ * -EINVAL (no upstream configured), or another -errno; res->reason says
+ * why in words. Logs and records events itself.
+ */
+int	 sync_run(struct repo *r, const char *why, struct sync_result *res);
+
+#endif
