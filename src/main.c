@@ -326,6 +326,26 @@ cmd_gc(int argc, char **argv)
 	return 0;
 }
 
+/* A mirror's view of its upstream, from what the last passes recorded. */
+static void
+status_upstream(struct repo *r)
+{
+	char		 serial[32] = "", last[32] = "", running[8] = "";
+	char		 when[TS_LEN + 1] = "never";
+	uint64_t	 t;
+
+	if (r->conf.upstream.url[0] == '\0')
+		return;
+	db_meta_get(r->db, "upstream_serial", serial, sizeof(serial));
+	db_meta_get(r->db, "sync_running", running, sizeof(running));
+	if (db_meta_get(r->db, "last_sync_ok", last, sizeof(last)) == 0 &&
+	    ts_parse_u64(last, 0, INT64_MAX, &t) == 0)
+		ts_format((time_t)t, when);
+	printf("upstream %s serial %s, last successful sync %s%s\n",
+	    r->conf.upstream.url, serial[0] != '\0' ? serial : "unknown",
+	    when, strcmp(running, "1") == 0 ? ", a sync is in progress (or was cut short)" : "");
+}
+
 static int
 cmd_status(int argc, char **argv)
 {
@@ -346,6 +366,7 @@ cmd_status(int argc, char **argv)
 		return usage();
 	if (open_repo(&r, a.dir) != 0)
 		return 1;
+	status_upstream(&r);
 	e = repo_channels(&r, &names, &n);
 	if (e == 0 && n == 0)
 		printf("'%s': nothing published yet\n", a.dir);
