@@ -885,31 +885,63 @@ repo_gc_manifests(struct repo *r, const char *channel, uint64_t current)
 	closedir(d);
 }
 
-int
-repo_gc(struct repo *r, unsigned *ret_removed)
+/* Drops the versions of one channel beyond retention; appends its
+ * current versions to *cur. */
+static int
+repo_gc_channel(struct repo *r, const char *ch, struct db_version **cur,
+    size_t *ncur)
 {
-	const char		*ch = r->conf.channel;
-	struct repo_gc_ctx	 g = { r, 0, 0 };
-	struct db_version	*cur = NULL, *v = NULL;
-	struct db_delta		*d = NULL;
-	uint64_t		 serial;
-	size_t			 ncur = 0, nv, nd = 0, i, j;
-	unsigned		 stray;
+	struct db_version	*c = NULL, *v = NULL, *all;
+	size_t			 nc = 0, nv, i, j;
 	int			 keep, e;
 
-	e = db_current(r->db, ch, &cur, &ncur);
-	if (e < 0)
-		return e;
-	e = db_begin(r->db);
-	for (i = 0; e == 0 && i < ncur; i++) {
-		keep = conf_retention(&r->conf, cur[i].component);
-		e = db_versions(r->db, ch, cur[i].component, 0, &v, &nv);
+	e = db_current(r->db, ch, &c, &nc);
+	for (i = 0; e == 0 && i < nc; i++) {
+		keep = conf_retention(&r->conf, c[i].component);
+		e = db_versions(r->db, ch, c[i].component, 0, &v, &nv);
 		for (j = (size_t)keep; e == 0 && j < nv; j++)
-			e = db_version_remove(r->db, ch, cur[i].component,
+			e = db_version_remove(r->db, ch, c[i].component,
 			    v[j].version);
 		free(v);
 		v = NULL;
 	}
+	if (e == 0 && nc > 0) {
+		all = realloc(*cur, (*ncur + nc) * sizeof(*all));
+		if (all == NULL)
+			e = -ENOMEM;
+		else {
+			memcpy(all + *ncur, c, nc * sizeof(*c));
+			*cur = all;
+			*ncur += nc;
+		}
+	}
+	free(c);
+	return e;
+}
+
+int
+repo_gc(struct repo *r, unsigned *ret_removed)
+{
+	char			(*names)[MANIFEST_NAME_MAX + 1] = NULL;
+	struct repo_gc_ctx	 g = { r, 0, 0 };
+	struct db_version	*cur = NULL;
+	struct db_delta		*d = NULL;
+	uint64_t		 serial;
+	size_t			 ncur = 0, nd = 0, n = 0, i;
+	unsigned		 stray;
+	int			 e, local_listed = 0;
+
+	/* every channel: the local one and those a mirror takes */
+	e = repo_channels(r, &names, &n);
+	if (e < 0)
+		return e;
+	e = db_begin(r->db);
+	for (i = 0; e == 0 && i < n; i++) {
+		local_listed |= strcmp(names[i], r->conf.channel) == 0;
+		e = repo_gc_channel(r, names[i], &cur, &ncur);
+	}
+	if (e == 0 && !local_listed)
+		e = repo_gc_channel(r, r->conf.channel, &cur, &ncur);
 	/* a delta is only useful while it leads to a current version */
 	if (e == 0)
 		e = db_deltas_all(r->db, &d, &nd);
@@ -922,18 +954,21 @@ repo_gc(struct repo *r, unsigned *ret_removed)
 		db_rollback(r->db);
 	free(d);
 	free(cur);
-	if (e < 0)
+	if (e < 0) {
+		free(names);
 		return e;
+	}
 	/* objects go only after the state no longer names them */
 	e = store_foreach(&r->store, repo_gc_object, &g);
-	if (e < 0)
-		return e;
 	/* what a writer killed mid-object left; a day is past any write */
-	e = store_clean_tmp(&r->store, 86400, &stray);
+	if (e == 0)
+		e = store_clean_tmp(&r->store, 86400, &stray);
+	for (i = 0; e == 0 && i < n; i++)
+		if (db_channel_serial(r->db, names[i], &serial) == 0)
+			repo_gc_manifests(r, names[i], serial);
+	free(names);
 	if (e < 0)
 		return e;
-	if (db_channel_serial(r->db, ch, &serial) == 0)
-		repo_gc_manifests(r, ch, serial);
 	*ret_removed = g.removed;
 	return 0;
 }

@@ -81,6 +81,12 @@ wait_for 15 sh -c "test \"\$(serial_of '$m2_URL' main)\" = 4" 2>/dev/null
 check "deltas from older versions exist on the mirror" sh -c \
     "curl -sf -o /dev/null '${m1_URL}v1/deltas/$(sha256 "$WORK/v1.db")/$(sha256 "$WORK/v3.db")'"
 
+# gc on a mirror keeps what its upstream channels' current versions need
+"$CASCADE" gc -d "$M2" >/dev/null 2>&1
+check "gc on a mirror keeps it whole" "$CASCADE" verify -d "$M2"
+check "gc on a mirror keeps the deltas to current versions" sh -c \
+    "curl -sf -o /dev/null '${m2_URL}v1/deltas/$(sha256 "$WORK/v2.db")/$(sha256 "$WORK/v3.db")'"
+
 # cascade sync --now talks to the running server
 check "cascade sync --now is taken by the server" "$CASCADE" sync -d "$M1" --now
 check "and recorded" wait_for 10 sh -c "'$CASCADE' events -d '$M1' |
