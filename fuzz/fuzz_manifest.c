@@ -106,9 +106,15 @@ out:
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static struct manifest_state	 st;
 	struct manifest	*m = NULL;
 	char		 err[256];
 	int		 r;
+
+	/* the unsigned state document a mirror polls goes through here too */
+	if (manifest_state_parse((const char *)data, size, &st) == 0 &&
+	    st.nch > MANIFEST_STATE_CHANNELS_MAX)
+		fail("state: too many channels", NULL);
 
 	memset(err, 'X', sizeof(err));
 	r = manifest_parse((const char *)data, size, &m, err, sizeof(err));
