@@ -252,6 +252,24 @@ fs_lock(const char *path)
 }
 
 int
+fs_trylock(const char *path)
+{
+	int	 fd, r;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EINTR) {
+			r = errno == EWOULDBLOCK ? -EAGAIN : -errno;
+			close(fd);
+			return r;
+		}
+	}
+	return fd;
+}
+
+int
 fs_exists(const char *path)
 {
 	struct stat	 st;

@@ -48,6 +48,8 @@ int	 fs_symlink_atomic(const char *target, const char *link);
 /* Takes an exclusive lock on `path` (created if missing), waiting for it.
  * Returns the descriptor that holds it (close to release) or -errno. */
 int	 fs_lock(const char *path);
+/* The same without waiting: -EAGAIN when another holds it. */
+int	 fs_trylock(const char *path);
 /* snprintf into a path buffer; -ENAMETOOLONG when it does not fit. */
 int	 fs_path(char *dst, size_t size, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));

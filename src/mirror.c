@@ -26,12 +26,15 @@ struct mirror {
 	uint64_t	 upstream_serial;	/* under lock */
 };
 
+/* Waits (the lock held) until when, or a request (when wake_on_request),
+ * or a stop. */
 static void
-mirror_wait_until(struct mirror *m, time_t when)
+mirror_wait_until(struct mirror *m, time_t when, int wake_on_request)
 {
 	struct timespec	 ts = { when, 0 };
 
-	while (!m->stop && !m->requested && time(NULL) < when)
+	while (!m->stop && !(wake_on_request && m->requested) &&
+	    time(NULL) < when)
 		pthread_cond_timedwait(&m->cond, &m->lock, &ts);
 }
 
@@ -41,7 +44,7 @@ mirror_sync_main(void *arg)
 	struct mirror		*m = arg;
 	struct repo		*r = &m->repo;
 	struct sync_result	 res;
-	time_t			 next, now;
+	time_t			 next, now, hold = 0;
 	int64_t			 delay;
 	char			 why[128];
 	int			 failures = 0, e;
@@ -50,7 +53,16 @@ mirror_sync_main(void *arg)
 	next = r->conf.upstream.sync_at_startup ? time(NULL) :
 	    conf_schedule_next(&r->conf.upstream.schedule, time(NULL));
 	for (;;) {
-		mirror_wait_until(m, next);
+		mirror_wait_until(m, next, 1);
+		/* a request may cut short the backoff, but not the pause the
+		 * upstream asked for (Retry-After): that one is kept, then
+		 * the request runs */
+		if (!m->stop && time(NULL) < hold) {
+			log_info("sync requested; the upstream asked to wait "
+			    "%lld s more (Retry-After)",
+			    (long long)(hold - time(NULL)));
+			mirror_wait_until(m, hold, 0);
+		}
 		if (m->stop)
 			break;
 		snprintf(why, sizeof(why), "%s", m->requested ? m->why :
@@ -62,6 +74,7 @@ mirror_sync_main(void *arg)
 		log_info("sync from '%s' (%s)", r->conf.upstream.url, why);
 		e = sync_run(r, why, &res);
 		now = time(NULL);
+		hold = 0;
 		if (e == 0) {
 			failures = 0;
 			next = conf_schedule_next(&r->conf.upstream.schedule,
@@ -76,6 +89,8 @@ mirror_sync_main(void *arg)
 				delay = MIRROR_RETRY_MAX;
 			if (res.retry_after > delay)
 				delay = res.retry_after;
+			if (res.retry_after > 0)
+				hold = now + res.retry_after;
 			next = now + delay;
 			log_info("next sync attempt in %lld s",
 			    (long long)delay);

@@ -6,8 +6,9 @@
  * the upstream's /v1/events. A sync asked for while one runs is queued
  * behind it and runs once. A failed pass is retried with an exponential
  * backoff (MIRROR_RETRY_MIN doubling up to MIRROR_RETRY_MAX, or the
- * upstream's Retry-After when longer); the mirror serves what it has
- * meanwhile.
+ * upstream's Retry-After when longer); a request may bring the retry
+ * forward, but never before the Retry-After has passed. The mirror serves
+ * what it has meanwhile.
  */
 #ifndef MIRROR_H
 #define MIRROR_H

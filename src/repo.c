@@ -393,8 +393,8 @@ repo_write_manifest(struct repo *r, uint64_t serial)
 	return e;
 }
 
-int
-repo_lock(struct repo *r)
+static int
+repo_lock_take(struct repo *r, int wait)
 {
 	char		 path[FS_PATH_MAX];
 	uint64_t	 db_serial, disk_serial;
@@ -404,7 +404,9 @@ repo_lock(struct repo *r)
 		return 0;
 	e = repo_file(r, path, sizeof(path), "lock");
 	if (e == 0)
-		e = fs_lock(path);
+		e = wait ? fs_lock(path) : fs_trylock(path);
+	if (e == -EAGAIN && !wait)
+		return e;		/* another writer: not an error */
 	if (e < 0)
 		return log_errno(e, "cannot lock '%s'", path);
 	r->lockfd = e;
@@ -427,6 +429,18 @@ repo_lock(struct repo *r)
 		    r->conf.channel);
 	}
 	return 0;
+}
+
+int
+repo_lock(struct repo *r)
+{
+	return repo_lock_take(r, 1);
+}
+
+int
+repo_trylock(struct repo *r)
+{
+	return repo_lock_take(r, 0);
 }
 
 void

@@ -72,6 +72,9 @@ int	 repo_reload_conf(struct repo *r);
 /* Takes the writers' lock (waits for it) and repairs a manifest left
  * behind by a crash. repo_unlock releases it. */
 int	 repo_lock(struct repo *r);
+/* The same without waiting: -EAGAIN (not logged) while another process
+ * or thread (a mirror's sync) holds it. */
+int	 repo_trylock(struct repo *r);
 void	 repo_unlock(struct repo *r);
 
 /* With the lock held. Logs its errors. */

@@ -1046,7 +1046,11 @@ serve_threads(const struct conf *c)
 	return n < 1 ? 1 : n > 64 ? 64 : (int)n;
 }
 
-/* Daily gc and re-signing before expiry, under the writers' lock. */
+/* Daily gc and re-signing before expiry, under the writers' lock. The
+ * main thread never waits for the lock: a mirror's sync holds it for the
+ * whole pass (a large download may take hours), and meanwhile signals,
+ * `cascade sync --now`, long-polls and licenses must still be seen to;
+ * the work is tried again at the next tick. */
 static void
 serve_maintain(struct serve *s, time_t *next_gc, time_t *next_refresh)
 {
@@ -1057,7 +1061,7 @@ serve_maintain(struct serve *s, time_t *next_gc, time_t *next_refresh)
 
 	if (now < *next_gc && now < *next_refresh)
 		return;
-	if (repo_lock(r) < 0)
+	if (repo_trylock(r) < 0)
 		return;
 	if (now >= *next_refresh) {
 		*next_refresh = now + SERVE_REFRESH_EVERY;

@@ -106,12 +106,22 @@ sig_key_id_hex(const unsigned char id[SIG_KEY_ID_LEN], char out[17])
 	static const char	 digits[] = "0123456789ABCDEF";
 	size_t			 i;
 
-	/* minisign prints the id as a little-endian uint64. */
+	size_t			 n = 0, skip;
+
+	/* minisign prints the id as a little-endian uint64, with "%llX":
+	 * no leading zeros */
 	for (i = 0; i < SIG_KEY_ID_LEN; i++) {
 		out[2 * i] = digits[id[SIG_KEY_ID_LEN - 1 - i] >> 4];
 		out[2 * i + 1] = digits[id[SIG_KEY_ID_LEN - 1 - i] & 0x0f];
 	}
 	out[16] = '\0';
+	for (skip = 0; skip < 15 && out[skip] == '0'; skip++)
+		;
+	while (out[skip + n] != '\0') {
+		out[n] = out[skip + n];
+		n++;
+	}
+	out[n] = '\0';
 }
 
 /* ---- text helpers ------------------------------------------------------- */
@@ -272,8 +282,7 @@ sig_pubkey_format(const struct sig_pubkey *pk, struct buf *out)
 	memcpy(bin + 2 + SIG_KEY_ID_LEN, pk->pk, CRYPTO_ED25519_PK_LEN);
 	memcpy(comment, PUBKEY_COMMENT, LIT_LEN(PUBKEY_COMMENT));
 	sig_key_id_hex(pk->id, comment + LIT_LEN(PUBKEY_COMMENT));
-	return keyfile_format(comment, LIT_LEN(PUBKEY_COMMENT) + 16, bin,
-	    sizeof(bin), out);
+	return keyfile_format(comment, strlen(comment), bin, sizeof(bin), out);
 }
 
 /* ---- secret key --------------------------------------------------------- */

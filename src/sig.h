@@ -53,7 +53,8 @@ int	 sig_pubkey_format(const struct sig_pubkey *pk, struct buf *out);
 int	 sig_seckey_parse(const char *p, size_t len, struct sig_seckey *ret_sk);
 int	 sig_seckey_format(const struct sig_seckey *sk, struct buf *out);
 
-/* The key id as 16 upper-case hex digits, as minisign prints it. */
+/* The key id in upper-case hex, as minisign prints it (printf %llX of
+ * the little-endian number: no leading zeros). */
 void	 sig_key_id_hex(const unsigned char id[SIG_KEY_ID_LEN], char out[17]);
 
 /* Signs m; appends the .minisig text to out. trusted_comment must hold no

@@ -231,7 +231,7 @@ sync_fetch_whole(struct repo *r, struct fetch *f, struct sync_item *items,
 	struct fetch_job	*jobs;
 	char			(*paths)[96];
 	size_t			 nj = 0, i, j;
-	int			 e = 0;
+	int			 e = 0, failed = 0;
 
 	jobs = calloc(n + 1, sizeof(*jobs));
 	paths = calloc(n + 1, sizeof(*paths));
@@ -255,6 +255,9 @@ sync_fetch_whole(struct repo *r, struct fetch *f, struct sync_item *items,
 	}
 	if (e == 0 && nj > 0)
 		fetch_files(f, jobs, nj, SYNC_PARALLEL);
+	/* every download is looked at, even after one failed: a corrupt
+	 * one left behind whole would be "resumed" by the next pass (416)
+	 * and fail it again; a good one is kept in the store */
 	for (i = 0, j = 0; e == 0 && i < n; i++) {
 		struct sync_item	*it = &items[i];
 		struct fetch_job	*jb;
@@ -266,13 +269,17 @@ sync_fetch_whole(struct repo *r, struct fetch *f, struct sync_item *items,
 		if (jb->rc < 0 && jb->res.status == 403) {
 			it->unlicensed = 1;
 			res->components_unlicensed++;
+			unlink(it->partial);	/* nothing to resume */
 			continue;
 		}
 		if (jb->rc < 0) {
-			e = jb->res.status == 401 ?
-			    sync_status(&jb->res, res, it->c->name) :
-			    sync_fetch_error(jb->rc, &jb->res, res, it->c->name);
-			break;
+			/* kept: the next pass resumes it */
+			if (failed == 0)
+				failed = jb->res.status == 401 ?
+				    sync_status(&jb->res, res, it->c->name) :
+				    sync_fetch_error(jb->rc, &jb->res, res,
+				    it->c->name);
+			continue;
 		}
 		if (lseek(it->fd, 0, SEEK_SET) < 0) {
 			e = -errno;
@@ -284,10 +291,13 @@ sync_fetch_whole(struct repo *r, struct fetch *f, struct sync_item *items,
 			/* corrupt or from another version: never published,
 			 * and not resumed either */
 			unlink(it->partial);
-			e = sync_fail(res, -EPERM, "object of '%s' version "
-			    "%llu does not match its signed hash", it->c->name,
-			    (unsigned long long)it->c->version);
-			break;
+			if (failed == 0)
+				failed = sync_fail(res, -EPERM, "object of "
+				    "'%s' version %llu does not match its "
+				    "signed hash", it->c->name,
+				    (unsigned long long)it->c->version);
+			e = 0;
+			continue;
 		}
 		if (e < 0)
 			break;
@@ -295,6 +305,8 @@ sync_fetch_whole(struct repo *r, struct fetch *f, struct sync_item *items,
 		it->have = 1;
 		res->objects_full++;
 	}
+	if (e == 0)
+		e = failed;
 	for (i = 0; i < n; i++)
 		if (items[i].fd >= 0) {
 			close(items[i].fd);

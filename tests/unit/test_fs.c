@@ -447,6 +447,35 @@ static void
 test_lock_bad_dir(void)
 {
 	CHECK_EQ(fs_lock(check_path("missing/dir/lock")), -ENOENT);
+	CHECK_EQ(fs_trylock(check_path("missing/dir/lock")), -ENOENT);
+}
+
+/* fs_trylock: -EAGAIN while another open file description holds it. */
+static void
+test_trylock(void)
+{
+	const char	*dir = fresh("tl");
+	char		 path[FS_PATH_MAX];
+	int		 fd, fd2;
+
+	CHECK_EQ(fs_path(path, sizeof(path), "%s/lock", dir), 0);
+	fd = fs_trylock(path);		/* free: taken, the file created */
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	CHECK(has_cloexec(fd));
+	CHECK_EQ(fs_exists(path), 1);
+	CHECK_EQ(fs_trylock(path), -EAGAIN);	/* held: no waiting */
+	close(fd);
+	fd = fs_lock(path);
+	CHECK(fd >= 0);
+	CHECK_EQ(fs_trylock(path), -EAGAIN);	/* held by fs_lock too */
+	if (fd >= 0)
+		close(fd);
+	fd2 = fs_trylock(path);		/* released by the close */
+	CHECK(fd2 >= 0);
+	if (fd2 >= 0)
+		close(fd2);
 }
 
 static void
@@ -535,6 +564,7 @@ main(void)
 	RUN(test_symlink_bad_dir);
 	RUN(test_lock);
 	RUN(test_lock_bad_dir);
+	RUN(test_trylock);
 	RUN(test_path);
 	RUN(test_path_too_long);
 	RUN(test_exists_fsync);

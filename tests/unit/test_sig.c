@@ -171,8 +171,15 @@ test_key_id_hex(void)
 				    0x5e, 0xd6 };
 	char			 hex[17];
 
+	const unsigned char	 low[8] = { 0x71, 0xd6, 0x5e, 0x76, 0x60, 0xfa,
+				    0x0e, 0x00 };
+
 	sig_key_id_hex(id, hex);
 	CHECK(strcmp(hex, "D65EFA60765ED671") == 0);
+	/* regression: minisign prints "%llX", without leading zeros, so a
+	 * key id whose top nibbles are zero made a different key file */
+	sig_key_id_hex(low, hex);
+	CHECK(strcmp(hex, "EFA60765ED671") == 0);
 }
 
 static void
