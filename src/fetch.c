@@ -723,6 +723,8 @@ fetch_xfer_start(struct fetch *f, struct fetch_xfer *x, const char *url,
 	SETOPT(CURLOPT_HEADERFUNCTION, fetch_header_cb);
 	SETOPT(CURLOPT_HEADERDATA, x);
 	SETOPT(CURLOPT_WRITEFUNCTION, fetch_write_cb);
+	/* fewer, larger writes for the big objects */
+	SETOPT(CURLOPT_BUFFERSIZE, 256L * 1024);
 	SETOPT(CURLOPT_WRITEDATA, x);
 	if (x->headers != NULL)
 		SETOPT(CURLOPT_HTTPHEADER, x->headers);

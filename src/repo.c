@@ -512,13 +512,9 @@ repo_make_delta(struct repo *r, const struct db_version *old,
 		e = 0;
 		goto out;
 	}
-	if (lseek(tmp, 0, SEEK_SET) < 0) {
-		e = -errno;
-		goto out;
-	}
 	memset(ret_d, 0, sizeof(*ret_d));
-	e = store_put_fd(&r->store, tmp, NULL, ret_d->sha256, &ret_d->size,
-	    NULL);
+	e = store_adopt(&r->store, tmp, NULL, NULL, ret_d->sha256,
+	    &ret_d->size);
 	if (e < 0)
 		goto out;
 	memcpy(ret_d->from_sha256, old->sha256, CRYPTO_SHA256_HEX);

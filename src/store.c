@@ -184,6 +184,59 @@ fail:
 }
 
 int
+store_adopt(const struct store *s, int fd, const char *path,
+    const char *expect_hex, char ret_hex[CRYPTO_SHA256_HEX],
+    uint64_t *ret_size)
+{
+	unsigned char	 md[CRYPTO_SHA256_LEN];
+	char		 hex[CRYPTO_SHA256_HEX], final[FS_PATH_MAX];
+	char		 dir[FS_PATH_MAX], proc[64];
+	uint64_t	 size;
+	int		 r;
+
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return -errno;
+	r = crypto_sha256_fd(fd, md, &size);
+	if (r < 0)
+		return r;
+	crypto_hex(md, sizeof(md), hex);
+	if (expect_hex != NULL && strcmp(hex, expect_hex) != 0)
+		return -EPERM;
+	if (fsync(fd) < 0)
+		return -errno;
+	r = store_path(s, hex, final, sizeof(final));
+	if (r == 0)
+		r = fs_path(dir, sizeof(dir), "%s/%.2s", s->root, hex);
+	if (r < 0)
+		return r;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	if (path != NULL && fs_exists(final) == 1)
+		r = unlink(path) < 0 ? -errno : 0;	/* never rewritten */
+	else if (path != NULL)
+		r = rename(path, final) < 0 ? -errno : 0;
+	else {
+		/* an unnamed O_TMPFILE file gets its name by a link */
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		r = linkat(AT_FDCWD, proc, AT_FDCWD, final,
+		    AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
+		if (r == -EEXIST)
+			r = 0;		/* already stored: the same bytes */
+	}
+	if (r == 0)
+		r = fs_fsync_dir(dir);
+	if (r == 0)
+		r = fs_fsync_dir(s->root);
+	if (r < 0)
+		return r;
+	if (ret_hex != NULL)
+		memcpy(ret_hex, hex, sizeof(hex));
+	if (ret_size != NULL)
+		*ret_size = size;
+	return 0;
+}
+
+int
 store_put_file(const struct store *s, const char *path,
     char ret_hex[CRYPTO_SHA256_HEX], uint64_t *ret_size, int *ret_existed)
 {

@@ -32,6 +32,15 @@ int	 store_path(const struct store *s, const char *hex, char *dst,
 int	 store_put_fd(const struct store *s, int fd, const char *expect_hex,
 	    char ret_hex[CRYPTO_SHA256_HEX], uint64_t *ret_size,
 	    int *ret_existed);
+/* Makes the file open as fd (from offset 0) an object without copying it:
+ * hashes it, checks expect_hex if not NULL (-EPERM on mismatch), makes it
+ * durable and links it into place. path is the file's name when it has
+ * one, inside the store's tmp directory (it is renamed); NULL for a
+ * store_tmpfile() file. The caller still closes fd. Same ret_ as
+ * store_put_fd. */
+int	 store_adopt(const struct store *s, int fd, const char *path,
+	    const char *expect_hex, char ret_hex[CRYPTO_SHA256_HEX],
+	    uint64_t *ret_size);
 int	 store_put_file(const struct store *s, const char *path,
 	    char ret_hex[CRYPTO_SHA256_HEX], uint64_t *ret_size,
 	    int *ret_existed);

@@ -171,14 +171,12 @@ sync_by_delta(struct repo *r, struct fetch *f, const char *channel,
 		    (old = store_open_object(&r->store, held[i].sha256)) >= 0 &&
 		    (out = store_tmpfile(&r->store)) >= 0 &&
 		    delta_apply(old, dfd, out, c->size) == 0 &&
-		    lseek(out, 0, SEEK_SET) == 0 &&
-		    store_put_fd(&r->store, out, c->sha256, NULL, NULL,
-		    NULL) == 0 &&
-		    lseek(dfd, 0, SEEK_SET) == 0) {
+		    store_adopt(&r->store, out, NULL, c->sha256, NULL,
+		    NULL) == 0) {
 			/* keep the delta too: our clients will ask for it */
 			memset(ret_d, 0, sizeof(*ret_d));
-			if (store_put_fd(&r->store, dfd, NULL, ret_d->sha256,
-			    &ret_d->size, NULL) == 0) {
+			if (store_adopt(&r->store, dfd, NULL, NULL,
+			    ret_d->sha256, &ret_d->size) == 0) {
 				memcpy(ret_d->from_sha256, held[i].sha256,
 				    CRYPTO_SHA256_HEX);
 				memcpy(ret_d->to_sha256, c->sha256,
@@ -281,12 +279,8 @@ sync_fetch_whole(struct repo *r, struct fetch *f, struct sync_item *items,
 				    it->c->name);
 			continue;
 		}
-		if (lseek(it->fd, 0, SEEK_SET) < 0) {
-			e = -errno;
-			break;
-		}
-		e = store_put_fd(&r->store, it->fd, it->c->sha256, NULL, NULL,
-		    NULL);
+		e = store_adopt(&r->store, it->fd, it->partial, it->c->sha256,
+		    NULL, NULL);
 		if (e == -EPERM) {
 			/* corrupt or from another version: never published,
 			 * and not resumed either */
@@ -301,7 +295,9 @@ sync_fetch_whole(struct repo *r, struct fetch *f, struct sync_item *items,
 		}
 		if (e < 0)
 			break;
-		unlink(it->partial);
+		/* renamed into the store; closing now frees its pages */
+		close(it->fd);
+		it->fd = -1;
 		it->have = 1;
 		res->objects_full++;
 	}

@@ -601,6 +601,47 @@ test_put_cleans_stray_tmp(void)
 	CHECK_EQ(tmp_entries(&s), 0);
 }
 
+static void
+test_adopt(void)
+{
+	char		 dir[FS_PATH_MAX], p[FS_PATH_MAX], hex[CRYPTO_SHA256_HEX];
+	char		 want[CRYPTO_SHA256_HEX];
+	unsigned char	 md[CRYPTO_SHA256_LEN];
+	struct store	 s;
+	uint64_t	 size = 0;
+	int		 fd;
+
+	CHECK_EQ(fresh_store("adopt", &s, dir, sizeof(dir)), 0);
+	crypto_sha256("adopted\n", 8, md);
+	crypto_hex(md, sizeof(md), want);
+	/* an unnamed temporary file */
+	fd = store_tmpfile(&s);
+	CHECK(fd >= 0);
+	CHECK_EQ(fs_write_all(fd, "adopted\n", 8), 0);
+	CHECK_EQ(store_adopt(&s, fd, NULL, NULL, hex, &size), 0);
+	CHECK(strcmp(hex, want) == 0);
+	CHECK_EQ(size, 8);
+	CHECK_EQ(store_check(&s, want), 0);
+	close(fd);
+	/* a named one is renamed; a wrong hash stores nothing */
+	CHECK_EQ(fs_path(p, sizeof(p), "%s/tmp/partial-x", s.root), 0);
+	CHECK_EQ(fs_write_atomic(p, "other\n", 6, 0644), 0);
+	fd = open(p, O_RDWR);
+	CHECK(fd >= 0);
+	CHECK_EQ(store_adopt(&s, fd, p, want, NULL, NULL), -EPERM);
+	CHECK_EQ(fs_exists(p), 1);
+	CHECK_EQ(store_adopt(&s, fd, p, NULL, hex, NULL), 0);
+	CHECK_EQ(fs_exists(p), 0);
+	CHECK_EQ(store_check(&s, hex), 0);
+	close(fd);
+	/* the same bytes again: the stored object stays, the file goes */
+	CHECK_EQ(fs_write_atomic(p, "other\n", 6, 0644), 0);
+	fd = open(p, O_RDWR);
+	CHECK_EQ(store_adopt(&s, fd, p, NULL, NULL, NULL), 0);
+	CHECK_EQ(fs_exists(p), 0);
+	close(fd);
+}
+
 int
 main(void)
 {
@@ -623,6 +664,7 @@ main(void)
 	RUN(test_invalid_hex);
 	RUN(test_large);
 	RUN(test_put_cleans_stray_tmp);
+	RUN(test_adopt);
 	check_rm_rf(check_tmpdir);
 	return check_end();
 }
