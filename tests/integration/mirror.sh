@@ -181,6 +181,39 @@ check "an IPv6 upstream serves" serve_bg o6 "$WORK/o3" '[::1]:0'
 mirror_conf "$WORK/v6" "$o6_URL" "$O/keys/main.pub"
 check "a mirror syncs over IPv6" sh -c \
     "'$CASCADE' sync -d '$WORK/v6' >/dev/null && '$CASCADE' verify -d '$WORK/v6' >/dev/null"
+# two upstream channels, one signed by a key the mirror does not trust:
+# the other still syncs; the mirror's own channel is served beside them
+T2="$WORK/two"
+cp -r "$WORK/o3" "$T2"
+"$CASCADE" keygen -o "$WORK/vendor" >/dev/null
+mkdir -p "$T2/keys"
+cp "$WORK/vendor.key" "$T2/keys/vendor.key"
+cp "$WORK/vendor.pub" "$T2/keys/vendor.pub"
+sed -i 's/^channel = main$/channel = vendor/' "$T2/cascade.conf"
+"$CASCADE" publish -d "$T2" vendor-tool "$WORK/v1.db" >/dev/null 2>&1
+check "an origin with two channels serves" serve_bg two "$T2"
+mirror_conf "$WORK/m3" "$two_URL" "$O/keys/main.pub" "schedule = every 2s\n"
+"$CASCADE" publish -d "$WORK/m3" local-config "$WORK/v2.db" >/dev/null 2>&1
+"$CASCADE" sync -d "$WORK/m3" >"$WORK/m3.out" 2>&1
+check "an untrusted channel does not hold back a trusted one" sh -c \
+    "grep -q \"channel 'vendor'.*key the mirror does not trust\" '$WORK/m3.out' &&
+     test -e '$WORK/m3/channels/main/current' && test ! -e '$WORK/m3/channels/vendor/current'"
+check "cascade status shows the upstream and the last sync" sh -c \
+    "'$CASCADE' status -d '$WORK/m3' | grep -q \"upstream $two_URL serial [0-9]*, last successful sync 20\""
+check "a mirror on a schedule serves its own channel beside the upstream's" \
+    serve_bg m3 "$WORK/m3"
+check "/v1/state lists both" sh -c "curl -s '${m3_URL}v1/state' |
+    grep -q '\"local\": 1' && curl -s '${m3_URL}v1/state' | grep -q '\"main\": 4'"
+# a new version of the trusted channel at that origin (its key is there)
+sed -i 's/^channel = vendor$/channel = main/' "$T2/cascade.conf"
+"$CASCADE" publish -d "$T2" virus-pattern "$WORK/v2.db" --version 7 \
+    >/dev/null 2>&1
+sed -i 's/^channel = main$/channel = vendor/' "$T2/cascade.conf"
+check "the schedule (every 2s) brings the next version" wait_for 20 sh -c \
+    "test \"\$(curl -s '${m3_URL}v1/state' | sed -n 's/.*\"main\": \([0-9]*\).*/\1/p')\" = 5"
+check "that sync ran on the schedule" sh -c \
+    "'$CASCADE' events -d '$WORK/m3' | grep -q 'sync-start.*(schedule)'"
+
 kill -TERM "$m1_PID"
 wait "$m1_PID"
 check "the first mirror stops cleanly on SIGTERM" test $? -eq 0
