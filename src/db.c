@@ -642,3 +642,17 @@ db_event_add(struct db *db, const char *kind, const char *channel,
 	    channel != NULL ? channel : "", detail != NULL ? detail : "");
 	return r < 0 ? r : db_step_done(st);
 }
+
+int
+db_events_prune(struct db *db, int64_t before)
+{
+	sqlite3_stmt	*st;
+	int		 r;
+
+	r = db_prepare(db, &st, "DELETE FROM events WHERE time < ?", "i",
+	    before);
+	if (r < 0)
+		return r;
+	r = db_step_done(st);
+	return r < 0 ? r : sqlite3_changes(db->h);
+}

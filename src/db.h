@@ -138,6 +138,8 @@ struct db_event {
 /* Calls fn for each event at or after `since` (unix time), oldest
  * first. fn must not use db; a non-zero return stops the walk and is
  * returned. */
+/* Removes events older than `before` (unix time); the count or -errno. */
+int	 db_events_prune(struct db *db, int64_t before);
 int	 db_events(struct db *db, int64_t since,
 	    int (*fn)(void *arg, const struct db_event *e), void *arg);
 

@@ -341,9 +341,16 @@ status_upstream(struct repo *r)
 	if (db_meta_get(r->db, "last_sync_ok", last, sizeof(last)) == 0 &&
 	    ts_parse_u64(last, 0, INT64_MAX, &t) == 0)
 		ts_format((time_t)t, when);
+	/* a pass holds the writers' lock: if it is free, none runs */
+	if (strcmp(running, "1") == 0 && repo_trylock(r) == 0) {
+		repo_unlock(r);
+		memcpy(running, "cut", 4);
+	}
 	printf("upstream %s serial %s, last successful sync %s%s\n",
 	    r->conf.upstream.url, serial[0] != '\0' ? serial : "unknown",
-	    when, strcmp(running, "1") == 0 ? ", a sync is in progress (or was cut short)" : "");
+	    when, strcmp(running, "1") == 0 ? ", a sync is in progress" :
+	    strcmp(running, "cut") == 0 ? ", the last sync was cut short" :
+	    "");
 }
 
 static int

@@ -976,6 +976,11 @@ repo_gc(struct repo *r, unsigned *ret_removed)
 	for (i = 0; e == 0 && i < n; i++)
 		if (db_channel_serial(r->db, names[i], &serial) == 0)
 			repo_gc_manifests(r, names[i], serial);
+	if (e == 0) {
+		e = db_events_prune(r->db, (int64_t)time(NULL) -
+		    REPO_EVENTS_KEPT);
+		e = e < 0 ? e : 0;
+	}
 	free(names);
 	if (e < 0)
 		return e;

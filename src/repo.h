@@ -29,6 +29,8 @@
 #include "sig.h"
 #include "store.h"
 
+#define REPO_EVENTS_KEPT	(180 * 86400)	/* seconds of event history */
+
 struct repo {
 	char		 dir[FS_PATH_MAX];
 	struct conf	 conf;
@@ -104,8 +106,9 @@ int	 repo_link_delta(struct repo *r, const struct db_delta *d);
 /* Re-signs the local channel with serial + 1 when its manifest expires
  * within `margin` seconds. 1 if it did, 0 if not needed, or -errno. */
 int	 repo_refresh(struct repo *r, int64_t margin);
-/* Removes versions beyond retention, superseded deltas, old manifests and
- * unreferenced objects; never anything a current manifest names.
+/* Removes versions beyond retention, superseded deltas, old manifests,
+ * unreferenced objects and events older than REPO_EVENTS_KEPT; never
+ * anything a current manifest names.
  * *ret_removed counts removed objects. */
 int	 repo_gc(struct repo *r, unsigned *ret_removed);
 /* Checks every object, manifest, signature and reference; logs each

@@ -371,6 +371,8 @@ check "killed mid-way: a partial file is kept ($KEPT of $BSIZE bytes)" \
 check "killed mid-way: the mirror still serves its old state" test \
     "$(held_serial "$MC")" = "$OLD"
 check "killed mid-way: cascade verify passes" "$CASCADE" verify -d "$MC"
+check "killed mid-way: cascade status says the last sync was cut short" \
+    sh -c "'$CASCADE' status -d '$MC' | grep -q 'the last sync was cut short'"
 peer_ctl pc ''
 check "the next sync completes" sh -c \
     "'$CASCADE' sync -d '$MC' >'$WORK/k2.out' 2>&1"

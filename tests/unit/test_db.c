@@ -947,6 +947,37 @@ test_events(void)
 	db_close(db);
 }
 
+static int
+count_event(void *arg, const struct db_event *e)
+{
+	(void)e;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void
+test_events_prune(void)
+{
+	struct db	*db = fresh_db("prune");
+	int		 n = 0;
+
+	CHECK(db != NULL);
+	if (db == NULL)
+		return;
+	CHECK_EQ(db_event_add(db, "sync-start", "", "one"), 0);
+	CHECK_EQ(db_event_add(db, "sync-done", "main", "two"), 0);
+	/* nothing older than an hour ago */
+	CHECK_EQ(db_events_prune(db, (int64_t)time(NULL) - 3600), 0);
+	CHECK_EQ(db_events(db, 0, count_event, &n), 0);
+	CHECK_EQ(n, 2);
+	/* everything before a minute from now */
+	CHECK_EQ(db_events_prune(db, (int64_t)time(NULL) + 60), 2);
+	n = 0;
+	CHECK_EQ(db_events(db, 0, count_event, &n), 0);
+	CHECK_EQ(n, 0);
+	db_close(db);
+}
+
 int
 main(void)
 {
@@ -970,6 +1001,7 @@ main(void)
 	RUN(test_licenses_generation);
 	RUN(test_object_editions);
 	RUN(test_events);
+	RUN(test_events_prune);
 	check_rm_rf(check_tmpdir);
 	return check_end();
 }
