@@ -121,15 +121,7 @@ mirror_poll_main(void *arg)
 	int				 e, backoff = 1;
 
 	st = malloc(sizeof(*st));
-	memset(&fc, 0, sizeof(fc));
-	fc.base_url = u->url;
-	fc.username = u->username;
-	fc.password = u->password;
-	fc.license_key = u->license_key;
-	fc.proxy = u->proxy[0] != '\0' ? u->proxy : NULL;
-	fc.proxy_username = u->proxy_username;
-	fc.proxy_password = u->proxy_password;
-	fc.ca_file = u->ca_file[0] != '\0' ? u->ca_file : NULL;
+	sync_fetch_config(u, &fc);
 	fc.cancel = &m->stop;
 	if (st == NULL || fetch_new(&fc, &f) < 0) {
 		log_error("cannot start the long-poll on '%s'", u->url);

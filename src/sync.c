@@ -600,6 +600,20 @@ out:
 	return e;
 }
 
+void
+sync_fetch_config(const struct conf_upstream *u, struct fetch_config *ret_fc)
+{
+	memset(ret_fc, 0, sizeof(*ret_fc));
+	ret_fc->base_url = u->url;
+	ret_fc->username = u->username;
+	ret_fc->password = u->password;
+	ret_fc->license_key = u->license_key;
+	ret_fc->proxy = u->proxy[0] != '\0' ? u->proxy : NULL;
+	ret_fc->proxy_username = u->proxy_username;
+	ret_fc->proxy_password = u->proxy_password;
+	ret_fc->ca_file = u->ca_file[0] != '\0' ? u->ca_file : NULL;
+}
+
 int
 sync_run(struct repo *r, const char *why, struct sync_result *res)
 {
@@ -619,15 +633,7 @@ sync_run(struct repo *r, const char *why, struct sync_result *res)
 	if (u->ntrust == 0)
 		return sync_fail(res, -EINVAL, "no [upstream] trust key in "
 		    "cascade.conf");
-	memset(&fc, 0, sizeof(fc));
-	fc.base_url = u->url;
-	fc.username = u->username;
-	fc.password = u->password;
-	fc.license_key = u->license_key;
-	fc.proxy = u->proxy[0] != '\0' ? u->proxy : NULL;
-	fc.proxy_username = u->proxy_username;
-	fc.proxy_password = u->proxy_password;
-	fc.ca_file = u->ca_file[0] != '\0' ? u->ca_file : NULL;
+	sync_fetch_config(u, &fc);
 	e = fetch_new(&fc, &f);
 	if (e < 0)
 		return sync_fail(res, e, "bad upstream url '%s'", u->url);

@@ -15,6 +15,7 @@
 
 #include <stdint.h>
 
+#include "fetch.h"
 #include "repo.h"
 
 #define SYNC_STATE_MAX		(1u << 20)	/* the state document */
@@ -33,6 +34,11 @@ struct sync_result {
 	int64_t		 retry_after;	/* seconds asked by the upstream, -1 */
 	char		 reason[SYNC_REASON_MAX];	/* why it failed */
 };
+
+/* The fetch settings for the upstream of a configuration (pointers into
+ * u, which must outlive them). */
+void	 sync_fetch_config(const struct conf_upstream *u,
+	    struct fetch_config *ret_fc);
 
 /*
  * Runs one pass (why: what asked for it, for the event history); takes
