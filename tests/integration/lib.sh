@@ -4,9 +4,11 @@
 : "${CASCADE:?set by tests/run}"
 WORK=$(mktemp -d)
 SERVER_PID=""
+PIDS=""		# background processes of serve_bg and the tests
 cleanup() {
 	[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null
 	[ -n "$SERVER_PID" ] && wait "$SERVER_PID" 2>/dev/null
+	for p in $PIDS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -75,4 +77,35 @@ make_db() {
 	    printf "%08x%08x%08x%08x:%d:Win.Test.Sig-%d-%d:73\n",
 	    int(rand()*2^31), int(rand()*2^31), int(rand()*2^31),
 	    int(rand()*2^31), int(rand()*100000), i, s }'
+}
+
+# serve_bg NAME DIR [ADDRESS]: starts one more server; sets NAME_PID and
+# NAME_URL (with a trailing slash).
+serve_bg() {
+	"$CASCADE" serve -d "$2" --listen "${3:-127.0.0.1:0}" \
+	    2>"$WORK/$1.log" &
+	eval "$1_PID=$!"
+	PIDS="$PIDS $!"
+	wait_for 20 grep -q 'serving .* on http://' "$WORK/$1.log" || return 1
+	eval "$1_URL=http://$(sed -n 's|.* on http://\([^/]*\)/.*|\1|p' \
+	    "$WORK/$1.log" | head -1)/"
+}
+# stop_bg NAME: SIGTERM, and the exit status must be 0.
+stop_bg() {
+	eval "p=\$$1_PID"
+	PIDS=$(echo " $PIDS " | sed "s/ $p / /")	# not killed again
+	kill -TERM "$p"
+	wait "$p"
+}
+# mirror_conf DIR URL KEY [EXTRA]: a mirror of URL trusting KEY, its own
+# channel "local", EXTRA (with \n escapes) added to [upstream].
+mirror_conf() {
+	"$CASCADE" init -d "$1" --channel local >/dev/null
+	cp "$3" "$1/keys/upstream.pub"
+	printf '[repository]\nchannel = local\n[upstream]\nurl = %s\ntrust = keys/upstream.pub\nschedule = every 60m\n%b' \
+	    "$2" "${4:-}" >"$1/cascade.conf"
+}
+# serial_of URL CHANNEL: the channel's serial in the server's /v1/state.
+serial_of() {
+	curl -s "${1}v1/state" | sed -n "s/.*\"$2\": \([0-9]*\).*/\1/p"
 }

@@ -3,34 +3,6 @@
 # corrupted and replayed content, resumed downloads, a proxy, IPv6.
 . "$(dirname "$0")/lib.sh"
 
-PIDS=""
-mcleanup() {
-	for p in $PIDS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	cleanup
-}
-trap mcleanup EXIT
-
-# serve_bg NAME DIR [ADDRESS]: starts a server; sets NAME_PID and NAME_URL.
-serve_bg() {
-	"$CASCADE" serve -d "$2" --listen "${3:-127.0.0.1:0}" \
-	    2>"$WORK/$1.log" &
-	eval "$1_PID=$!"
-	PIDS="$PIDS $!"
-	wait_for 20 grep -q 'serving .* on http://' "$WORK/$1.log" || return 1
-	eval "$1_URL=http://$(sed -n 's|.* on http://\([^/]*\)/.*|\1|p' \
-	    "$WORK/$1.log" | head -1)/"
-}
-# mirror_conf DIR URL KEY [EXTRA]: a mirror of URL trusting KEY.
-mirror_conf() {
-	"$CASCADE" init -d "$1" --channel local >/dev/null
-	cp "$3" "$1/keys/upstream.pub"
-	printf '[repository]\nchannel = local\n[upstream]\nurl = %s\ntrust = keys/upstream.pub\nschedule = every 60m\n%b' \
-	    "$2" "${4:-}" >"$1/cascade.conf"
-}
-serial_of() {	# serial_of URL CHANNEL
-	curl -s "${1}v1/state" | sed -n "s/.*\"$2\": \([0-9]*\).*/\1/p"
-}
-
 O="$WORK/origin"
 "$CASCADE" init -d "$O" >/dev/null
 make_db 40000 1 >"$WORK/v1.db"
