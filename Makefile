@@ -1,5 +1,5 @@
-# cascade: `make` builds build/cascade; `make test` runs every test under
-# ASan+UBSan; `make run` serves ./var on [::]:8080.
+# cascade: `make` builds build/cascade and build/cascade-agent; `make test`
+# runs every test under ASan+UBSan; `make run` serves ./var on [::]:8080.
 
 CC	?= cc
 CLANG	?= clang
@@ -7,6 +7,9 @@ PKGS	 = libmicrohttpd libcurl libzstd libcrypto libsodium sqlite3 jansson inih
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 CURL_LIBS  := $(shell pkg-config --libs libcurl 2>/dev/null)
+# the agent: no database (--as-needed drops what it does not call)
+AGENT_PKGS = libmicrohttpd libcurl libzstd libcrypto libsodium jansson inih
+AGENT_LIBS := -Wl,--as-needed $(shell pkg-config --libs $(AGENT_PKGS) 2>/dev/null) -lpthread
 
 WARN	 = -Wall -Wextra -Wshadow -Wconversion -Wformat=2 \
 	   -Wstrict-prototypes -Wmissing-prototypes -Wvla
@@ -19,7 +22,8 @@ REL_LD	 = -pie -Wl,-z,relro,-z,now
 SAN	 = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	   -fno-sanitize-recover=undefined
 
-SRCS	 = $(filter-out src/main.c,$(wildcard src/*.c))
+MAINS	 = src/main.c src/agent_main.c
+SRCS	 = $(filter-out $(MAINS),$(wildcard src/*.c))
 HDRS	 = $(wildcard src/*.h)
 OBJS	 = $(SRCS:src/%.c=build/obj/%.o)
 SOBJS	 = $(SRCS:src/%.c=build/asan/obj/%.o)
@@ -28,7 +32,7 @@ ITOOLS	 = $(patsubst tests/integration/%.c,build/asan/tests/%,$(wildcard tests/i
 FUZZERS	 = $(patsubst fuzz/fuzz_%.c,build/fuzz/fuzz_%,$(wildcard fuzz/fuzz_*.c))
 
 .PHONY: all deps run test check fuzz clean bench
-all: build/cascade
+all: build/cascade build/cascade-agent
 
 deps:
 	@scripts/install-deps
@@ -39,6 +43,9 @@ build/obj/%.o: src/%.c $(HDRS)
 
 build/cascade: build/obj/main.o build/libcascade.a
 	$(CC) $(REL) $(REL_LD) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+build/cascade-agent: build/obj/agent_main.o build/libcascade.a
+	$(CC) $(REL) $(REL_LD) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
 
 build/libcascade.a: $(OBJS)
 	@rm -f $@
@@ -55,6 +62,9 @@ build/asan/libcascade.a: $(SOBJS)
 build/asan/cascade: build/asan/obj/main.o build/asan/libcascade.a
 	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
 
+build/asan/cascade-agent: build/asan/obj/agent_main.o build/asan/libcascade.a
+	$(CC) $(SAN) -o $@ $^ $(AGENT_LIBS)
+
 build/asan/tests/%: tests/unit/%.c tests/check.h build/asan/libcascade.a
 	@mkdir -p $(@D)
 	$(CC) $(BASE) -Itests $(SAN) -o $@ $< build/asan/libcascade.a $(PKG_LIBS) $(CURL_LIBS)
@@ -67,11 +77,16 @@ build/fuzz/fuzz_%: fuzz/fuzz_%.c $(SRCS) $(HDRS)
 	@mkdir -p $(@D)
 	$(CLANG) -std=c11 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -g -O1 \
 	    -fsanitize=fuzzer,address,undefined -o $@ $< \
-	    $(filter-out src/main.c,$(SRCS)) $(PKG_LIBS) $(CURL_LIBS)
+	    $(SRCS) $(PKG_LIBS) $(CURL_LIBS)
 
 fuzz: $(FUZZERS)
 
-check: build/cascade build/asan/cascade $(UNITS) $(ITOOLS) $(FUZZERS)
+build/bench/%: bench/%.c build/libcascade.a
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(REL) -o $@ $< build/libcascade.a $(PKG_LIBS)
+
+check: build/cascade build/cascade-agent build/asan/cascade \
+    build/asan/cascade-agent $(UNITS) $(ITOOLS) $(FUZZERS)
 	@tests/run
 
 test: deps
@@ -83,7 +98,7 @@ run: deps
 	build/cascade serve -d var --listen '[::]:8080'
 
 bench: deps
-	@$(MAKE) --no-print-directory build/cascade
+	@$(MAKE) --no-print-directory build/cascade build/cascade-agent
 	bench/delta
 	bench/serve
 

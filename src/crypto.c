@@ -446,6 +446,25 @@ crypto_blake2b256(const void *p, size_t n,
 /* ---- misc --------------------------------------------------------------- */
 
 int
+crypto_token_hash(const char *label, const char *token,
+    unsigned char out[CRYPTO_SHA256_LEN])
+{
+	struct crypto_sha256	 h;
+	int			 r;
+
+	r = crypto_sha256_init(&h);
+	if (r < 0)
+		return r;
+	r = crypto_sha256_update(&h, label, strlen(label) + 1);
+	if (r == 0)
+		r = crypto_sha256_update(&h, token, strlen(token));
+	if (r == 0)
+		r = crypto_sha256_final(&h, out);
+	crypto_sha256_release(&h);
+	return r;
+}
+
+int
 crypto_random(void *p, size_t n)
 {
 	unsigned char	*q = p;

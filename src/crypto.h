@@ -72,6 +72,14 @@ int	 crypto_blake2b256(const void *p, size_t n,
 	    unsigned char out[CRYPTO_BLAKE2B256_LEN]);	/* 0, -EIO */
 
 int	 crypto_random(void *p, size_t n);		/* 0, -EIO */
+/* SHA-256(label || NUL || token): what is kept of an agent token. The
+ * server stores the CRYPTO_LABEL_TOKEN hash to check the agent, and the
+ * CRYPTO_LABEL_NOTIFY one, which its pushes carry and the agent checks,
+ * so the server's database alone can impersonate no agent. 0, -ENOMEM. */
+#define CRYPTO_LABEL_TOKEN	"cascade agent token"
+#define CRYPTO_LABEL_NOTIFY	"cascade notify"
+int	 crypto_token_hash(const char *label, const char *token,
+	    unsigned char out[CRYPTO_SHA256_LEN]);
 /* Constant-time comparison: 1 if equal, else 0. */
 int	 crypto_memeq(const void *a, const void *b, size_t n);
 /* Wipes secrets in a way the compiler cannot drop. */

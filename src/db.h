@@ -132,8 +132,14 @@ struct db_event {
 	int64_t		 time;
 	char		 kind[DB_EVENT_KIND_MAX + 1];
 	char		 channel[MANIFEST_NAME_MAX + 1];	/* "": none */
+	char		 agent[MANIFEST_AGENT_ID_MAX + 1];	/* "": none */
 	char		 detail[DB_EVENT_DETAIL_MAX + 1];
 };
+
+/* An event about one agent ("agent-enrolled", "agent-sync", "notify-sent",
+ * "notify-failed", ...); db_events returns it with agent set. */
+int	 db_event_add_agent(struct db *db, const char *kind, const char *agent,
+	    const char *detail);
 
 /* Calls fn for each event at or after `since` (unix time), oldest
  * first. fn must not use db; a non-zero return stops the walk and is
@@ -142,5 +148,52 @@ struct db_event {
 int	 db_events_prune(struct db *db, int64_t before);
 int	 db_events(struct db *db, int64_t since,
 	    int (*fn)(void *arg, const struct db_event *e), void *arg);
+
+
+/*
+ * Agents (endpoints running cascade-agent). The token an agent enrolled
+ * with is not stored: only its SHA-256, and the notify key (SHA-256 of a
+ * label and the token) that the server's pushes carry to the agent. The
+ * agent's last status report is kept as the document it sent
+ * (manifest_status_*), re-emitted after parsing. Adding, licensing,
+ * regrouping or removing an agent bumps the licenses' generation, since
+ * the server's in-memory credential set (license.h) holds agents too; a
+ * status report does not.
+ */
+#define DB_AGENT_ID_MAX		MANIFEST_AGENT_ID_MAX
+
+struct db_agent {
+	char		 id[DB_AGENT_ID_MAX + 1];
+	unsigned char	 token_hash[CRYPTO_SHA256_LEN];
+	unsigned char	 notify_key[CRYPTO_SHA256_LEN];
+	char		 license_key[DB_LICENSE_KEY_MAX + 1];	/* "": open */
+	char		 group[MANIFEST_NAME_MAX + 1];
+	int		 licensed;	/* 0: pending */
+	char		 hostname[MANIFEST_HOST_MAX + 1];
+	int64_t		 enrolled;	/* unix time */
+	int64_t		 last_seen;	/* last request with its token; 0 */
+	int64_t		 last_report;	/* last status report; 0: none */
+	char		 notify_url[MANIFEST_URL_MAX];	/* "": none */
+	char		*status;	/* last report (JSON) or NULL; owned */
+};
+
+/* Frees the status documents of n agents (not the array). */
+void	 db_agents_free(struct db_agent *a, size_t n);
+/* 0, -EEXIST (the id is taken). */
+int	 db_agent_add(struct db *db, const struct db_agent *a);
+/* 0, -ENOENT. ret_a->status is the caller's (db_agents_free(a, 1)). */
+int	 db_agent_get(struct db *db, const char *id, struct db_agent *ret_a);
+/* Every agent, by enrolment time. */
+int	 db_agents(struct db *db, struct db_agent **ret_a, size_t *ret_n);
+/* 0, -ENOENT. */
+int	 db_agent_set_licensed(struct db *db, const char *id, int licensed);
+int	 db_agent_set_group(struct db *db, const char *id, const char *group);
+int	 db_agent_remove(struct db *db, const char *id);
+/* Records a status report: hostname, notify URL, the document, and
+ * last_report = last_seen = now. 0, -ENOENT. */
+int	 db_agent_report(struct db *db, const char *id, const char *hostname,
+	    const char *notify_url, const char *status, int64_t now);
+/* last_seen = now (any authenticated request). 0, -ENOENT. */
+int	 db_agent_seen(struct db *db, const char *id, int64_t now);
 
 #endif

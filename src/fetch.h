@@ -37,6 +37,10 @@ struct fetch_config {
 	const char	*proxy_username;
 	const char	*proxy_password;
 	const char	*ca_file;	/* NULL: the system's CAs */
+	/* an agent's credentials: X-Cascade-Agent and "Authorization:
+	 * Bearer"; NULL for none. bearer alone serves the server's pushes. */
+	const char	*agent_id;
+	const char	*bearer;
 	long		 connect_timeout;	/* seconds; 0: 10 */
 	long		 stall_timeout;		/* seconds; 0: 30 */
 	/* when not NULL, a transfer is abandoned (-ECANCELED) soon after
@@ -67,6 +71,16 @@ void	 fetch_free(struct fetch *f);			/* NULL-safe */
  */
 int	 fetch_get(struct fetch *f, const char *path, const char *if_none_match,
 	    long timeout, struct buf *out, struct fetch_result *res);
+
+/*
+ * A request with a method and an optional body (PUT, POST; GET too):
+ * method + base_url + path, body of len bytes sent with content_type
+ * (NULL body: none). The answer's body goes to out like fetch_get's;
+ * out may be NULL to drop it. Same returns as fetch_get.
+ */
+int	 fetch_request(struct fetch *f, const char *method, const char *path,
+	    const char *content_type, const void *body, size_t len,
+	    struct buf *out, struct fetch_result *res);
 
 /*
  * Downloads to files, several at once over one connection pool. Each job

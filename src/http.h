@@ -30,6 +30,10 @@ struct http_config {
 	int		 connection_memory;	/* bytes */
 	int		 connection_limit;
 	int		 connection_timeout;	/* seconds */
+	/* request bodies (POST, PUT) up to this many bytes are read whole
+	 * before the handler is called; a larger one gets 413 and
+	 * Connection: close. 0: no request takes a body. */
+	size_t		 body_max;
 };
 
 /* Called on a pool thread for each request; must call one of the
@@ -51,6 +55,10 @@ const char *http_path(const struct http_request *req);	/* no query */
 int	 http_is_head(const struct http_request *req);
 const char *http_header(const struct http_request *req, const char *name);
 const char *http_query(const struct http_request *req, const char *name);
+/* The request body (NUL-terminated after len bytes; "" when none). */
+const char *http_body(const struct http_request *req, size_t *ret_len);
+/* The peer's address as text ("127.0.0.1", "::1"); "" when unknown. */
+void	 http_peer(const struct http_request *req, char out[HTTP_ADDR_MAX]);
 
 /* Building responses. Each returns NULL when out of memory. */
 struct http_response *http_response_copy(const void *p, size_t n);

@@ -64,4 +64,22 @@ int	 license_check(const struct license_set *ls, const char *key,
 	    const char *user, const char *pass, int *ret_rank,
 	    const char **ret_edition);
 
+/*
+ * Agents. The set also holds every agent's id, token hash, state and the
+ * edition rank of the license it enrolled with (agents enrolled on an
+ * open server rank above every edition while there are no licenses,
+ * and -1 once there are). An agent names itself with its id in an
+ * X-Cascade-Agent header and its token as "Authorization: Bearer TOKEN".
+ * 0 (ret_* filled; *ret_licensed 0 for a pending agent), -ENOENT (no
+ * id given), -EACCES (unknown id or wrong token; which is not said).
+ */
+int	 license_check_agent(const struct license_set *ls, const char *id,
+	    const char *authorization, int *ret_rank, int *ret_licensed);
+/* A new agent token (64 hex) and its hashes as db_agent stores them
+ * (crypto_token_hash with CRYPTO_LABEL_TOKEN and CRYPTO_LABEL_NOTIFY).
+ * 0, -EIO. */
+int	 license_agent_token(char token[MANIFEST_TOKEN_MAX + 1],
+	    unsigned char token_hash[CRYPTO_SHA256_LEN],
+	    unsigned char notify_key[CRYPTO_SHA256_LEN]);
+
 #endif

@@ -11,7 +11,9 @@
  * docs/formats.md is the reference. The parser takes untrusted bytes
  * (p, len), verified by signature first where they come from a peer, and
  * checks every field, cap and constraint below; unknown members are
- * ignored so that later formats can add some. The only user of jansson.
+ * ignored so that later formats can add some. The only user of jansson,
+ * so the other JSON documents of the protocol are here too: the state
+ * document, and the agents' enrolment, status and policy (docs/api.md).
  */
 #ifndef MANIFEST_H
 #define MANIFEST_H
@@ -84,6 +86,89 @@ struct manifest_state {
  * what to fetch). 0, -EBADMSG, -E2BIG. */
 int	 manifest_state_parse(const char *p, size_t len,
 	    struct manifest_state *ret);
+
+/*
+ * Agents' documents (docs/api.md). Every parser is strict about types,
+ * lengths and characters (names as conf_valid_name, text printable UTF-8
+ * without control characters) and fills a caller's struct; 0, -EBADMSG
+ * with a reason in err, -E2BIG (over a cap).
+ */
+#define MANIFEST_DOC_MAX	(64u << 10)	/* any agent document */
+#define MANIFEST_AGENT_ID_MAX	32		/* hex */
+#define MANIFEST_TOKEN_MAX	64		/* hex */
+#define MANIFEST_HOST_MAX	255
+#define MANIFEST_TEXT_MAX	1024		/* messages */
+#define MANIFEST_URL_MAX	CONF_VALUE_MAX
+#define MANIFEST_VERSION_TEXT_MAX 32		/* "0.4.0" */
+#define MANIFEST_KEYS_MAX	16
+#define MANIFEST_INSTALLED_MAX	256
+
+/* POST /v1/agents: {"enroll_key": "...", "hostname": "...", "group":
+ * "..."}; enroll_key and group may be absent (""). */
+struct manifest_enrol {
+	char	 enroll_key[CONF_VALUE_MAX];
+	char	 hostname[MANIFEST_HOST_MAX + 1];
+	char	 group[MANIFEST_NAME_MAX + 1];
+};
+int	 manifest_enrol_parse(const char *p, size_t len,
+	    struct manifest_enrol *ret, char *err, size_t errsize);
+int	 manifest_enrol_emit(const struct manifest_enrol *e, struct buf *out);
+
+/* Its answer: {"id": "<32 hex>", "token": "<64 hex>", "state":
+ * "pending"|"licensed", "group": "..."}. */
+struct manifest_enrolled {
+	char	 id[MANIFEST_AGENT_ID_MAX + 1];
+	char	 token[MANIFEST_TOKEN_MAX + 1];
+	char	 state[16];
+	char	 group[MANIFEST_NAME_MAX + 1];
+};
+int	 manifest_enrolled_parse(const char *p, size_t len,
+	    struct manifest_enrolled *ret, char *err, size_t errsize);
+int	 manifest_enrolled_emit(const struct manifest_enrolled *e,
+	    struct buf *out);
+
+/* PUT /v1/agents/{id}/status:
+ *   {"hostname": "...", "agent_version": "0.4.0", "notify": "http://...",
+ *    "result": "ok"|"failed", "message": "...", "group": "default",
+ *    "keys": ["<16 hex key id>", ...], "time": "<RFC 3339>",
+ *    "installed": [{"name": "virus-pattern", "version": 3,
+ *        "sha256": "<64 hex>"}, ...]}
+ * keys are the ids of the channel keys the agent accepts; time is the
+ * agent's last sync (absent before the first). */
+struct manifest_installed {
+	char		 name[MANIFEST_NAME_MAX + 1];
+	uint64_t	 version;
+	char		 sha256[CRYPTO_SHA256_HEX];
+};
+
+struct manifest_agent_status {
+	char			 hostname[MANIFEST_HOST_MAX + 1];
+	char			 agent_version[MANIFEST_VERSION_TEXT_MAX + 1];
+	char			 notify[MANIFEST_URL_MAX];	/* "": none */
+	int			 ok;		/* result "ok" (1) or "failed" */
+	char			 message[MANIFEST_TEXT_MAX + 1];
+	char			 group[MANIFEST_NAME_MAX + 1];
+	char			 keys[MANIFEST_KEYS_MAX][17];
+	size_t			 nkeys;
+	time_t			 time;		/* 0: none */
+	struct manifest_installed installed[MANIFEST_INSTALLED_MAX];
+	size_t			 ninstalled;
+};
+int	 manifest_status_parse(const char *p, size_t len,
+	    struct manifest_agent_status *ret, char *err, size_t errsize);
+int	 manifest_status_emit(const struct manifest_agent_status *st,
+	    struct buf *out);
+
+/* GET /v1/agents/{id}/policy: {"group": "default", "state": "licensed",
+ * and each key the group's policy sets: "schedule": "every 60m",
+ * "window": 600, "scheduled": true, "user_may_disable": true,
+ * "post_update": "...", "config_once_per_day": false, "components":
+ * [...]}. Parsing fills only the keys present (p->set). */
+int	 manifest_policy_parse(const char *p, size_t len,
+	    char group[MANIFEST_NAME_MAX + 1], struct conf_policy *ret,
+	    char *err, size_t errsize);
+int	 manifest_policy_emit(const char *group, const char *state,
+	    const struct conf_policy *pol, struct buf *out);
 
 /* Strict parse. 0, -EBADMSG (with a reason in err, if not NULL),
  * -E2BIG, -ENOMEM. *ret_m is the caller's. */
