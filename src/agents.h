@@ -64,6 +64,10 @@ void	 agents_handle(struct agents *a, struct http_request *req,
 enum agents_state agents_state(struct db *db, const struct conf *c,
 	    const struct db_agent *ag, time_t now, char *why, size_t whysize);
 const char *agents_state_name(enum agents_state s);
+/* 1 unless the agent is offline (no request for AGENTS_OFFLINE_PERIODS
+ * periods of its group's schedule): whom the server pushes to. */
+int	 agents_online(const struct conf *c, const struct db_agent *ag,
+	    time_t now);
 
 /* `cascade agents -d DIR [--json] [license ID | unlicense ID | group ID
  * NAME | remove ID]`: argv after "agents". The exit status. */
