@@ -962,7 +962,7 @@ const char conf_agent_sample[] =
 "; Keys have no section. See docs/configuration.md for the reference.\n"
 "\n"
 "; The servers to sync from, tried in order: repeat the key or list\n"
-"; several on one line.\n"
+"; several on one line (separated by spaces or commas).\n"
 "server = http://mirror.example.net:8080/\n"
 "; The enrolment (license) key issued by the server; a server with no\n"
 "; licenses configured needs none.\n"
@@ -1072,7 +1072,8 @@ conf_valid_addr(const char *s)
 	return inet_pton(AF_INET, host, a) == 1;
 }
 
-/* One or more URLs separated by blanks, each made to end with '/'. */
+/* One or more URLs separated by blanks or commas, each made to end with
+ * '/'. */
 static int
 conf_agent_servers(struct conf_agent *a, const char *v, const char **why)
 {
@@ -1081,8 +1082,8 @@ conf_agent_servers(struct conf_agent *a, const char *v, const char **why)
 	int	 n = 0;
 
 	for (;;) {
-		v += strspn(v, " \t");
-		len = strcspn(v, " \t");
+		v += strspn(v, " \t,");
+		len = strcspn(v, " \t,");
 		if (len == 0)
 			break;
 		if (a->nservers == CONF_SERVERS_MAX) {
@@ -1104,7 +1105,7 @@ conf_agent_servers(struct conf_agent *a, const char *v, const char **why)
 			url[len] = '\0';
 		}
 		memcpy(a->servers[a->nservers++], url, len + 1);
-		v += strcspn(v, " \t");
+		v += strcspn(v, " \t,");
 		n++;
 	}
 	if (n == 0) {
