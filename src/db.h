@@ -32,8 +32,10 @@ struct db_delta {
 	char		 sha256[CRYPTO_SHA256_HEX];	/* the delta object */
 };
 
-/* Opens (creating when create) the state file and its schema.
- * 0, -ENOENT, -EIO. */
+/* Opens (creating when create) the state file and its schema, bringing
+ * the schema of an older file up to date (PRAGMA user_version counts
+ * the steps). 0, -ENOENT, -EIO, -EROFS (an older file that cannot be
+ * written), -ENOTSUP (a file from a newer cascade). */
 int	 db_open(const char *path, int create, struct db **ret_db);
 void	 db_close(struct db *db);			/* NULL-safe */
 int	 db_begin(struct db *db);	/* immediate write transaction */
@@ -45,6 +47,11 @@ int	 db_channel_serial(struct db *db, const char *channel,
 	    uint64_t *ret_serial);
 int	 db_channel_set_serial(struct db *db, const char *channel,
 	    uint64_t serial);
+
+/* The names of the channels that have a serial, sorted. *ret_names is
+ * the caller's (free()). */
+int	 db_channels(struct db *db, char (**ret_names)[MANIFEST_NAME_MAX + 1],
+	    size_t *ret_n);
 
 /* The versions of one component, newest first, at most max (0: all).
  * *ret_v is the caller's (free()), *ret_n its length. */
