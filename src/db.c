@@ -850,9 +850,9 @@ db_events_prune(struct db *db, int64_t before)
 
 /* ---- agents ------------------------------------------------------------- */
 
-#define DB_AGENT_COLS "id, token_hash, notify_key, license_key, grp, " \
-	"licensed, hostname, enrolled, last_seen, last_report, notify_url, " \
-	"status"
+#define DB_AGENT_NOSTATUS_COLS "id, token_hash, notify_key, license_key, " \
+	"grp, licensed, hostname, enrolled, last_seen, last_report, notify_url"
+#define DB_AGENT_COLS	DB_AGENT_NOSTATUS_COLS ", status"
 
 /* A blob column into a fixed buffer: zeros (matching no token) unless
  * it has exactly the size. */
@@ -944,15 +944,19 @@ db_agent_get(struct db *db, const char *id, struct db_agent *ret_a)
 	return 0;
 }
 
-int
-db_agents(struct db *db, struct db_agent **ret_a, size_t *ret_n)
+/* Every agent; without status documents unless with_status. */
+static int
+db_agents_select(struct db *db, int with_status, struct db_agent **ret_a,
+    size_t *ret_n)
 {
 	sqlite3_stmt	*st;
 	struct db_agent	*a = NULL, *na;
 	size_t		 n = 0, cap = 0;
 	int		 r, rc;
 
-	r = db_prepare(db, &st, "SELECT " DB_AGENT_COLS " FROM agents "
+	r = db_prepare(db, &st, with_status ?
+	    "SELECT " DB_AGENT_COLS " FROM agents ORDER BY enrolled, rowid" :
+	    "SELECT " DB_AGENT_NOSTATUS_COLS ", NULL FROM agents "
 	    "ORDER BY enrolled, rowid", "");
 	if (r < 0)
 		return r;
@@ -983,6 +987,18 @@ db_agents(struct db *db, struct db_agent **ret_a, size_t *ret_n)
 	*ret_a = a;
 	*ret_n = n;
 	return 0;
+}
+
+int
+db_agents(struct db *db, struct db_agent **ret_a, size_t *ret_n)
+{
+	return db_agents_select(db, 1, ret_a, ret_n);
+}
+
+int
+db_agents_brief(struct db *db, struct db_agent **ret_a, size_t *ret_n)
+{
+	return db_agents_select(db, 0, ret_a, ret_n);
 }
 
 /* Runs an UPDATE or DELETE of one agent: 0, -ENOENT (no row changed). */

@@ -190,8 +190,13 @@ void	 db_agents_free(struct db_agent *a, size_t n);
 int	 db_agent_add(struct db *db, const struct db_agent *a);
 /* 0, -ENOENT. ret_a->status is the caller's (db_agents_free(a, 1)). */
 int	 db_agent_get(struct db *db, const char *id, struct db_agent *ret_a);
-/* Every agent, by enrolment time. */
+/* Every agent, by enrolment time. *ret_a is the caller's
+ * (db_agents_free(a, n), then free(a)). */
 int	 db_agents(struct db *db, struct db_agent **ret_a, size_t *ret_n);
+/* The same without the status documents (status NULL), for the
+ * server's credential set: a fleet's documents are megabytes. */
+int	 db_agents_brief(struct db *db, struct db_agent **ret_a,
+	    size_t *ret_n);
 /* 0, -ENOENT. */
 int	 db_agent_set_licensed(struct db *db, const char *id, int licensed);
 int	 db_agent_set_group(struct db *db, const char *id, const char *group);
