@@ -245,6 +245,14 @@ db_close(struct db *db)
 }
 
 int
+db_set_durable(struct db *db, int durable)
+{
+	return db_err(sqlite3_exec(db->h, durable ?
+	    "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+	    NULL, NULL, NULL));
+}
+
+int
 db_begin(struct db *db)
 {
 	return db_err(sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL,

@@ -38,6 +38,12 @@ struct db_delta {
  * written), -ENOTSUP (a file from a newer cascade). */
 int	 db_open(const char *path, int create, struct db **ret_db);
 void	 db_close(struct db *db);			/* NULL-safe */
+/* Whether each commit of this connection is synced to disk before it
+ * returns (the default). Without, a power loss may lose the last
+ * commits, never corrupt the file (SQLite synchronous = NORMAL in WAL
+ * mode): for frequent writes that the next one replaces, such as a
+ * fleet's status reports. Not inside a transaction. 0 or -errno. */
+int	 db_set_durable(struct db *db, int durable);
 int	 db_begin(struct db *db);	/* immediate write transaction */
 int	 db_commit(struct db *db);
 void	 db_rollback(struct db *db);

@@ -383,20 +383,35 @@ license_bearer(const char *h, char tok[MANIFEST_TOKEN_MAX + 1])
 }
 
 int
+license_check_token(const unsigned char token_hash[CRYPTO_SHA256_LEN],
+    const char *authorization)
+{
+	unsigned char	 h[CRYPTO_SHA256_LEN];
+	char		 tok[MANIFEST_TOKEN_MAX + 1];
+	int		 ok;
+
+	if (authorization == NULL)
+		return -ENOENT;
+	if (license_bearer(authorization, tok) < 0)
+		return -EACCES;
+	ok = crypto_token_hash(CRYPTO_LABEL_TOKEN, tok, h) == 0;
+	ok &= crypto_memeq(h, token_hash, sizeof(h));
+	crypto_wipe(tok, sizeof(tok));
+	crypto_wipe(h, sizeof(h));
+	return ok ? 0 : -EACCES;
+}
+
+int
 license_check_agent(const struct license_set *ls, const char *id,
     const char *authorization, int *ret_rank, int *ret_licensed)
 {
 	static const struct license_agent nobody;	/* matches nothing */
 	const struct license_agent	*e = NULL;
 	struct license_agent		 probe;
-	unsigned char			 h[CRYPTO_SHA256_LEN];
-	char				 tok[MANIFEST_TOKEN_MAX + 1];
 	int				 ok;
 
 	if (id == NULL || authorization == NULL)
 		return -ENOENT;
-	if (license_bearer(authorization, tok) < 0)
-		return -EACCES;
 	memset(&probe, 0, sizeof(probe));
 	if (strlen(id) <= MANIFEST_AGENT_ID_MAX && ls != NULL && ls->na > 0) {
 		memcpy(probe.id, id, strlen(id));
@@ -407,11 +422,7 @@ license_check_agent(const struct license_set *ls, const char *id,
 	if (e == NULL)
 		e = &nobody;
 	/* the same work for an unknown id as for a wrong token */
-	if (crypto_token_hash(CRYPTO_LABEL_TOKEN, tok, h) < 0)
-		ok = 0;
-	ok &= crypto_memeq(h, e->token_hash, sizeof(h));
-	crypto_wipe(tok, sizeof(tok));
-	crypto_wipe(h, sizeof(h));
+	ok &= license_check_token(e->token_hash, authorization) == 0;
 	if (!ok || e == &nobody)
 		return -EACCES;
 	*ret_rank = e->rank;

@@ -88,6 +88,11 @@ int	 license_check_key(const struct license_set *ls, const char *key,
 #define LICENSE_RANK_ALL	INT_MAX
 int	 license_check_agent(const struct license_set *ls, const char *id,
 	    const char *authorization, int *ret_rank, int *ret_licensed);
+/* An Authorization value against one stored token hash (an agent's row
+ * in the database, fresher than a loaded set). 0, -ENOENT (NULL),
+ * -EACCES (wrong or malformed). */
+int	 license_check_token(const unsigned char token_hash[CRYPTO_SHA256_LEN],
+	    const char *authorization);
 /* A new agent token (64 hex) and its hashes as db_agent stores them
  * (crypto_token_hash with CRYPTO_LABEL_TOKEN and CRYPTO_LABEL_NOTIFY).
  * 0, -EIO. */
