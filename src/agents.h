@@ -88,9 +88,9 @@ enum agents_state agents_state(const struct agents_ref *ref,
 	    const struct conf *c, const struct db_agent *ag, time_t now,
 	    char *why, size_t whysize);
 const char *agents_state_name(enum agents_state s);
-/* 1 if the agent was heard from (any request, or its enrolment) within
- * AGENTS_OFFLINE_PERIODS periods of its group's schedule, else 0: the
- * agents worth a push. */
+/* 1 unless the agent is offline: it was heard from (any request, or its
+ * enrolment) within AGENTS_OFFLINE_PERIODS periods of its group's
+ * schedule. Whom the server pushes to. */
 int	 agents_online(const struct conf *c, const struct db_agent *ag,
 	    time_t now);
 /* The seconds between two scheduled syncs of a group's agents: its
