@@ -579,6 +579,47 @@ agents_policy(struct agents *a, const char *id, const char *header_id,
 	return e;
 }
 
+int
+agents_check(struct agents *a, const char *id, const char *authorization,
+    int *ret_rank, int *ret_licensed)
+{
+	struct agents_answer	 ans;
+	struct db_license	 l, *all = NULL;
+	struct db_agent		 ag;
+	size_t			 n = 0;
+	int			 e, rank;
+
+	if (id == NULL || authorization == NULL)
+		return -ENOENT;
+	agents_answer_init(&ans);
+	pthread_mutex_lock(&a->lock);
+	e = agents_auth(a, id, NULL, authorization, &ag, &ans);
+	if (e < 0) {
+		pthread_mutex_unlock(&a->lock);
+		e = ans.status == 401 ? -EACCES : -EIO;
+		agents_answer_release(&ans);
+		return e;
+	}
+	/* ranked as license_set_load ranks it */
+	if (ag.license_key[0] == '\0') {
+		e = db_licenses(a->db, &all, &n);
+		rank = e == 0 && n == 0 ? LICENSE_RANK_ALL : -1;
+		if (all != NULL)
+			crypto_wipe(all, n * sizeof(*all));
+		free(all);
+	} else {
+		e = db_license_get(a->db, ag.license_key, &l);
+		rank = e == 0 ? conf_edition_rank(a->conf, l.edition) : -1;
+		crypto_wipe(&l, sizeof(l));
+	}
+	pthread_mutex_unlock(&a->lock);
+	agents_answer_release(&ans);
+	*ret_rank = rank;
+	*ret_licensed = ag.licensed;
+	db_agents_free(&ag, 1);
+	return 0;
+}
+
 /* ---- HTTP -------------------------------------------------------------- */
 
 static void

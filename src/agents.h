@@ -68,6 +68,14 @@ void	 agents_set_conf(struct agents *a, const struct conf *c);
 void	 agents_handle(struct agents *a, struct http_request *req,
 	    const struct license_set *ls, char seg[][AGENTS_SEG_MAX], int n);
 
+/* license_check_agent against the database rather than a loaded set:
+ * for a request that the set refused, since an agent may come in the
+ * moment after it enrolled, before the server reloads its set. The
+ * same answers: 0 (ret_* filled), -ENOENT, -EACCES; -EIO when the
+ * database cannot be read. */
+int	 agents_check(struct agents *a, const char *id,
+	    const char *authorization, int *ret_rank, int *ret_licensed);
+
 /*
  * What agents are compared with, loaded once for any number of
  * agents_state calls: the newest version of each component over every

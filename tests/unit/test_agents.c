@@ -267,7 +267,8 @@ test_enrol_licensed(void)
 	struct db_agent			 ag;
 	struct repo			 r;
 	struct conf			 c2;
-	char				 err[64];
+	char				 err[64], auth[128];
+	int				 rank, licensed;
 
 	CHECK_EQ(fresh_repo("lic", "[editions]\norder = basic, premium\n",
 	    &r), 0);
@@ -306,6 +307,25 @@ test_enrol_licensed(void)
 	CHECK_EQ(db_agent_get(r.db, en.id, &ag), 0);
 	CHECK_EQ(ag.licensed, 0);
 	db_agents_free(&ag, 1);
+
+	/* agents_check: what the set would say, before it knows the agent */
+	snprintf(auth, sizeof(auth), "Bearer %s", en.token);
+	CHECK_EQ(license_check_agent(ls, en.id, auth, &rank, &licensed),
+	    -EACCES);
+	rank = licensed = 99;
+	CHECK_EQ(agents_check(a, en.id, auth, &rank, &licensed), 0);
+	CHECK_EQ(rank, 1);
+	CHECK_EQ(licensed, 0);
+	CHECK_EQ(agents_check(a, en.id, NULL, &rank, &licensed), -ENOENT);
+	CHECK_EQ(agents_check(a, NULL, auth, &rank, &licensed), -ENOENT);
+	CHECK_EQ(agents_check(a, en.id, "Bearer 00", &rank, &licensed),
+	    -EACCES);
+	CHECK_EQ(agents_check(a, "0123456789abcdef0123456789abcdef", auth,
+	    &rank, &licensed), -EACCES);
+	/* its license removed: it authenticates, and receives nothing */
+	CHECK_EQ(db_license_remove(r.db, "PREMIUM-KEY-01"), 0);
+	CHECK_EQ(agents_check(a, en.id, auth, &rank, &licensed), 0);
+	CHECK_EQ(rank, -1);
 out:
 	license_set_free(ls);
 	agents_close(a);

@@ -244,6 +244,7 @@ test_agent_token(void)
 	unsigned char	 h1[CRYPTO_SHA256_LEN], n1[CRYPTO_SHA256_LEN];
 	unsigned char	 h2[CRYPTO_SHA256_LEN], n2[CRYPTO_SHA256_LEN];
 	unsigned char	 x[CRYPTO_SHA256_LEN];
+	char		 auth[128];
 
 	CHECK_EQ(license_agent_token(t1, h1, n1), 0);
 	CHECK_EQ(license_agent_token(t2, h2, n2), 0);
@@ -257,6 +258,14 @@ test_agent_token(void)
 	CHECK(memcmp(x, n1, sizeof(x)) == 0);
 	CHECK(memcmp(h1, n1, sizeof(h1)) != 0);
 	CHECK(memcmp(h1, h2, sizeof(h1)) != 0);
+
+	/* one stored hash against an Authorization value */
+	snprintf(auth, sizeof(auth), "Bearer %s", t1);
+	CHECK_EQ(license_check_token(h1, auth), 0);
+	CHECK_EQ(license_check_token(h2, auth), -EACCES);
+	CHECK_EQ(license_check_token(n1, auth), -EACCES);  /* not the notify key */
+	CHECK_EQ(license_check_token(h1, t1), -EACCES);	/* no scheme */
+	CHECK_EQ(license_check_token(h1, NULL), -ENOENT);
 }
 
 static void
