@@ -92,6 +92,7 @@ struct agent_pass {
 	char		 server_reason[AGENT_MESSAGE_MAX + 1];
 	struct buf	 updated;	/* "a,b": CASCADE_UPDATED */
 	struct buf	 notes;		/* "a 3 (delta)" for the message */
+	struct buf	 skipped;	/* "b held at 2 (rolled back)" */
 	unsigned	 nupdated;
 	int		 took_config;
 	int		 all_channels;	/* every channel accepted */
@@ -1829,6 +1830,26 @@ out:
 /* ---- one component ---------------------------------------------------- */
 
 static int
+agent_list_add(struct buf *b, const char *sep, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+agent_list_add(struct buf *b, const char *sep, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 r = 0;
+
+	if (b->len > 0)
+		r = buf_puts(b, sep);
+	va_start(ap, fmt);
+	if (r == 0)
+		r = buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+
+static int
 agent_partial_path(struct agent *a, const char *sha, const char *ext,
     char *path, size_t size)
 {
@@ -1986,6 +2007,9 @@ agent_by_whole(struct agent *a, struct fetch *f, struct agent_pass *ps,
 		    "skipped", c->name, c->version, job.res.status == 403 ?
 		    "not licensed to this agent" : "not on this server",
 		    job.res.status);
+		agent_list_add(&ps->skipped, ", ", "%s %s", c->name,
+		    job.res.status == 403 ? "not licensed" : "not on the "
+		    "server");
 		return 0;
 	}
 	if (job.rc < 0 && agent_job_trouble(&job))
@@ -2015,25 +2039,6 @@ agent_by_whole(struct agent *a, struct fetch *f, struct agent_pass *ps,
 	return 1;
 }
 
-static int
-agent_list_add(struct buf *b, const char *sep, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-agent_list_add(struct buf *b, const char *sep, const char *fmt, ...)
-{
-	va_list	 ap;
-	int	 r = 0;
-
-	if (b->len > 0)
-		r = buf_puts(b, sep);
-	va_start(ap, fmt);
-	if (r == 0)
-		r = buf_vprintf(b, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
 /*
  * Brings one component of a manifest to its version: by delta from the
  * verified installed version, else whole; then installs it. 0 (done,
@@ -2055,8 +2060,8 @@ agent_update_one(struct agent *a, struct fetch *f, struct agent_state *st,
 	if (inst != NULL && strcmp(inst->sha256, c->sha256) == 0)
 		return 0;
 	if (inst != NULL && strcmp(inst->held_sha256, c->sha256) == 0) {
-		log_debug("'%s': held at version %" PRIu64 " after a rollback",
-		    c->name, inst->version);
+		agent_list_add(&ps->skipped, ", ", "%s held at %" PRIu64
+		    " (rolled back)", c->name, inst->version);
 		return 0;
 	}
 	r = fs_path(final, sizeof(final), "%s/%s", a->dir, c->name);
@@ -2447,6 +2452,20 @@ out:
 	return e;
 }
 
+/* A key id as the status document has it: 16 upper-case hex digits
+ * (sig_key_id_hex drops leading zeros, as minisign prints it). */
+static void
+agent_key_hex(const unsigned char id[SIG_KEY_ID_LEN], char out[17])
+{
+	char	 t[17];
+	size_t	 n;
+
+	sig_key_id_hex(id, t);
+	n = strlen(t);
+	memset(out, '0', 16 - n);
+	memcpy(out + 16 - n, t, n + 1);
+}
+
 /* The status report (PUT /v1/agents/ID/status), to the servers in order
  * from srv. 0 when one took it. */
 static int
@@ -2474,7 +2493,7 @@ agent_report(struct agent *a, const struct agent_state *st, int srv)
 	snprintf(rep->group, sizeof(rep->group), "%s", st->group[0] != '\0' ?
 	    st->group : a->conf.group);
 	for (i = 0; i < a->nkeys && i < MANIFEST_KEYS_MAX; i++)
-		sig_key_id_hex(a->keys[i].id, rep->keys[rep->nkeys++]);
+		agent_key_hex(a->keys[i].id, rep->keys[rep->nkeys++]);
 	rep->time = st->last_sync;
 	for (i = 0; i < st->ncomp && rep->ninstalled < MANIFEST_INSTALLED_MAX;
 	    i++) {
@@ -2527,6 +2546,7 @@ agent_pass_init(struct agent_pass *ps)
 	ps->retry_after = -1;
 	buf_init(&ps->updated, 64u << 10);
 	buf_init(&ps->notes, 64u << 10);
+	buf_init(&ps->skipped, 64u << 10);
 }
 
 static void
@@ -2534,6 +2554,7 @@ agent_pass_release(struct agent_pass *ps)
 {
 	buf_release(&ps->updated);
 	buf_release(&ps->notes);
+	buf_release(&ps->skipped);
 }
 
 /* What a sync came to, for `run`. */
@@ -2645,10 +2666,13 @@ record:
 	if (ps.failed)
 		snprintf(st->message, sizeof(st->message), "%s", ps.reason);
 	else if (ps.nupdated > 0)
-		snprintf(st->message, sizeof(st->message), "updated %s",
-		    ps.notes.ptr);
+		snprintf(st->message, sizeof(st->message), "updated %s%s%s",
+		    ps.notes.ptr, ps.skipped.len > 0 ? "; " : "",
+		    ps.skipped.len > 0 ? ps.skipped.ptr : "");
 	else
-		snprintf(st->message, sizeof(st->message), "current");
+		snprintf(st->message, sizeof(st->message), "current%s%s",
+		    ps.skipped.len > 0 ? "; " : "", ps.skipped.len > 0 ?
+		    ps.skipped.ptr : "");
 	if (!ps.failed)
 		r = 0;
 done:

@@ -590,6 +590,24 @@ test_pick(void)
 }
 
 static void
+test_key_hex(void)
+{
+	unsigned char	 id[SIG_KEY_ID_LEN] = { 0xef, 0xcd, 0xab, 0x89, 0x67,
+			    0x45, 0x23, 0x01 };
+	char		 out[17];
+
+	agent_key_hex(id, out);
+	CHECK(strcmp(out, "0123456789ABCDEF") == 0);
+	memset(id, 0, sizeof(id));
+	id[0] = 0x0a;
+	agent_key_hex(id, out);
+	CHECK(strcmp(out, "000000000000000A") == 0);
+	memset(id, 0xff, sizeof(id));
+	agent_key_hex(id, out);
+	CHECK(strcmp(out, "FFFFFFFFFFFFFFFF") == 0);
+}
+
+static void
 test_day(void)
 {
 	char	 d[AGENT_DAY_LEN + 1];
@@ -737,6 +755,7 @@ main(void)
 	RUN(test_reconcile);
 	RUN(test_backoff);
 	RUN(test_pick);
+	RUN(test_key_hex);
 	RUN(test_day);
 	RUN(test_post_update);
 	RUN(test_log_rotation);
