@@ -67,6 +67,7 @@ struct agent {
 	char			 notify_url[MANIFEST_URL_MAX];
 	char			 notify_hex[2 * CRYPTO_SHA256_LEN + 1];
 	time_t			 last_report;
+	int			 running;	/* this is `run` */
 
 	/* run */
 	pthread_mutex_t		 lock;
@@ -235,12 +236,14 @@ agent_state_format(const struct agent_state *st, struct buf *out)
 	r = buf_printf(out, "%s\netag %s\nserver_serial %" PRIu64 "\n"
 	    "config_day %s\ngroup %s\nenrolment %s\nresult %s\n"
 	    "message%s%s\nlast_sync %lld\npaused %d\nnext_sync %lld\n"
-	    "last_report %lld\n", AGENT_STATE_MAGIC, agent_dash(st->etag),
+	    "last_report %lld\nnotify %s\n", AGENT_STATE_MAGIC,
+	    agent_dash(st->etag),
 	    st->server_serial, agent_dash(st->config_day),
 	    agent_dash(st->group), agent_dash(st->enrolment),
 	    results[st->result], st->message[0] != '\0' ? " " : "",
 	    st->message, (long long)st->last_sync, st->paused ? 1 : 0,
-	    (long long)st->next_sync, (long long)st->last_report);
+	    (long long)st->next_sync, (long long)st->last_report,
+	    agent_dash(st->notify));
 	for (i = 0; r == 0 && i < st->nch; i++)
 		r = buf_printf(out, "channel %s %" PRIu64 "\n", st->ch[i].name,
 		    st->ch[i].serial);
@@ -315,6 +318,25 @@ agent_valid_day(const char *s)
 	return 1;
 }
 
+/* Printable ASCII without spaces (an ETag, a URL), or "-" for "". */
+static int
+agent_field_token(const char *s, char *out, size_t size)
+{
+	size_t	 i;
+
+	if (strcmp(s, "-") == 0) {
+		out[0] = '\0';
+		return 0;
+	}
+	if (strlen(s) >= size)
+		return -EBADMSG;
+	for (i = 0; s[i] != '\0'; i++)
+		if (s[i] <= 0x20 || s[i] >= 0x7f)
+			return -EBADMSG;
+	memcpy(out, s, strlen(s) + 1);
+	return 0;
+}
+
 static int
 agent_parse_comp(char **f, int nf, struct agent_component *c)
 {
@@ -341,7 +363,8 @@ enum {
 	SEEN_ETAG = 1 << 0, SEEN_SERIAL = 1 << 1, SEEN_DAY = 1 << 2,
 	SEEN_GROUP = 1 << 3, SEEN_ENROLMENT = 1 << 4, SEEN_RESULT = 1 << 5,
 	SEEN_MESSAGE = 1 << 6, SEEN_LAST_SYNC = 1 << 7, SEEN_PAUSED = 1 << 8,
-	SEEN_NEXT = 1 << 9, SEEN_REPORT = 1 << 10, SEEN_PENDING = 1 << 11
+	SEEN_NEXT = 1 << 9, SEEN_REPORT = 1 << 10, SEEN_PENDING = 1 << 11,
+	SEEN_NOTIFY = 1 << 12
 };
 
 static int
@@ -379,16 +402,10 @@ agent_state_line(char *line, struct agent_state *st, unsigned *seen,
 	*why = "bad value";
 	if (strcmp(f[0], "etag") == 0 && nf == 2) {
 		bit = SEEN_ETAG;
-		if (strcmp(f[1], "-") == 0)
-			st->etag[0] = '\0';
-		else if (strlen(f[1]) < sizeof(st->etag)) {
-			for (i = 0; f[1][i] != '\0'; i++)
-				if (f[1][i] <= 0x20 || f[1][i] >= 0x7f)
-					return -EBADMSG;
-			memcpy(st->etag, f[1], strlen(f[1]) + 1);
-		} else
-			return -EBADMSG;
-		r = 0;
+		r = agent_field_token(f[1], st->etag, sizeof(st->etag));
+	} else if (strcmp(f[0], "notify") == 0 && nf == 2) {
+		bit = SEEN_NOTIFY;
+		r = agent_field_token(f[1], st->notify, sizeof(st->notify));
 	} else if (strcmp(f[0], "server_serial") == 0 && nf == 2) {
 		bit = SEEN_SERIAL;
 		r = agent_field_u64(f[1], &st->server_serial);
@@ -618,19 +635,24 @@ agent_state_commit(const char *sdir, const struct agent_state *st,
 	if (r < 0)
 		goto out;
 	if (own & AGENT_STATE_SYNC) {
-		int		 paused = disk->paused;
-		time_t		 next = disk->next_sync, rep = disk->last_report;
+		/* the other writers' parts stay as they are on disk */
+		int	 paused = disk->paused;
+		time_t	 next = disk->next_sync, rep = disk->last_report;
+		char	 url[MANIFEST_URL_MAX];
 
+		memcpy(url, disk->notify, sizeof(url));
 		memcpy(disk, st, sizeof(*disk));
 		disk->paused = paused;
 		disk->next_sync = next;
 		disk->last_report = rep;
+		memcpy(disk->notify, url, sizeof(url));
 	}
 	if (own & AGENT_STATE_PAUSE)
 		disk->paused = st->paused;
 	if (own & AGENT_STATE_RUN) {
 		disk->next_sync = st->next_sync;
 		disk->last_report = st->last_report;
+		memcpy(disk->notify, st->notify, sizeof(disk->notify));
 	}
 	buf_init(&b, AGENT_STATE_MAX);
 	r = agent_state_format(disk, &b);
@@ -1401,8 +1423,11 @@ agent_server_down(struct agent_pass *ps, int e,
 
 /* ---- enrolment -------------------------------------------------------- */
 
+/* Enrols with the first server that answers; its answer's state and
+ * group go into st. 0, -EACCES (refused), -EAGAIN (no server answered),
+ * -ECANCELED, -EPROTO, -errno. */
 static int
-agent_enrol(struct agent *a)
+agent_enrol(struct agent *a, struct agent_state *st, struct agent_pass *ps)
 {
 	struct manifest_enrol	 en;
 	struct manifest_enrolled ed;
@@ -1410,7 +1435,7 @@ agent_enrol(struct agent *a)
 	struct fetch_result	 fr;
 	struct fetch		*f;
 	struct buf		 body, ans;
-	char			 why[FETCH_ERROR_MAX], err[256];
+	char			 err[256];
 	int			 i, e, r = -EAGAIN;
 
 	memset(&en, 0, sizeof(en));
@@ -1449,9 +1474,9 @@ agent_enrol(struct agent *a)
 			break;
 		}
 		if (agent_server_trouble(e, &fr) || e < 0) {
-			agent_fetch_why(e, &fr, why, sizeof(why));
+			agent_server_down(ps, e, &fr, "the enrolment");
 			agent_note(a, AGENT_WARN, "cannot enrol with '%s': %s",
-			    a->conf.servers[i], why);
+			    a->conf.servers[i], ps->server_reason);
 			continue;
 		}
 		switch (fr.status) {
@@ -1488,6 +1513,9 @@ agent_enrol(struct agent *a)
 			}
 			a->enrolled = 1;
 			agent_release_fetch(a);	/* now with credentials */
+			snprintf(st->enrolment, sizeof(st->enrolment), "%s",
+			    ed.state);
+			snprintf(st->group, sizeof(st->group), "%s", ed.group);
 			agent_note(a, AGENT_INFO, "enrolled with '%s' as %s "
 			    "(%s, group '%s')", a->conf.servers[i], a->id,
 			    ed.state, ed.group);
@@ -1730,7 +1758,11 @@ agent_get_doc(struct agent_pass *ps, struct fetch *f, const char *path,
 		agent_fetch_why(e, &fr, why, sizeof(why));
 		if (fr.status == 403)
 			return -EACCES;
-		agent_fail(ps, "cannot get %s: %s", what, why);
+		if (fr.status == 401)
+			agent_fail(ps, "the server does not accept this agent's "
+			    "credentials for %s (HTTP 401)", what);
+		else
+			agent_fail(ps, "cannot get %s: %s", what, why);
 		return -EPROTO;
 	}
 	return 0;
@@ -2487,7 +2519,9 @@ agent_report(struct agent *a, const struct agent_state *st, int srv)
 	snprintf(rep->hostname, sizeof(rep->hostname), "%s", a->hostname);
 	snprintf(rep->agent_version, sizeof(rep->agent_version), "%s",
 	    AGENT_VERSION);
-	snprintf(rep->notify, sizeof(rep->notify), "%s", a->notify_url);
+	/* run's own; another command reports what run last said */
+	snprintf(rep->notify, sizeof(rep->notify), "%s", a->running ?
+	    a->notify_url : st->notify);
 	rep->ok = st->result != AGENT_RESULT_FAILED;
 	snprintf(rep->message, sizeof(rep->message), "%s", st->message);
 	snprintf(rep->group, sizeof(rep->group), "%s", st->group[0] != '\0' ?
@@ -2557,6 +2591,27 @@ agent_pass_release(struct agent_pass *ps)
 	buf_release(&ps->skipped);
 }
 
+/* After a sync that got everything: downloads left from versions that
+ * are gone (never to be resumed) are removed. */
+static void
+agent_clean_partial(struct agent *a)
+{
+	struct dirent	*de;
+	DIR		*d;
+	char		 dir[FS_PATH_MAX], path[FS_PATH_MAX];
+
+	if (fs_path(dir, sizeof(dir), "%s/partial", a->sdir) < 0 ||
+	    (d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (fs_path(path, sizeof(path), "%s/%s", dir, de->d_name) == 0)
+			unlink(path);
+	}
+	closedir(d);
+}
+
 /* What a sync came to, for `run`. */
 struct agent_outcome {
 	int		 ok;
@@ -2604,15 +2659,17 @@ agent_sync(struct agent *a, const char *why, struct agent_outcome *out)
 	if (!a->reconciled)
 		agent_reconcile(a, st);
 	if (!a->enrolled) {
-		e = agent_enrol(a);
+		e = agent_enrol(a, st, &ps);
 		if (e == -ECANCELED) {
 			r = -ECANCELED;
 			goto out;
 		}
 		if (e < 0) {
 			snprintf(st->message, sizeof(st->message), "not "
-			    "enrolled: %s", e == -EACCES ? "the enrolment "
-			    "was refused" : "no server answered");
+			    "enrolled: %.900s", e == -EACCES ? "the enrolment "
+			    "was refused" : e == -EAGAIN ? ps.server_reason :
+			    "the server's answer was not understood");
+			out->retry_after = ps.retry_after;
 			goto done;
 		}
 	}
@@ -2662,6 +2719,8 @@ agent_sync(struct agent *a, const char *why, struct agent_outcome *out)
 		} else if (msg[0] != '\0')
 			agent_note(a, AGENT_INFO, "post_update: %s", msg);
 	}
+	if (!ps.failed && e == 0)
+		agent_clean_partial(a);
 record:
 	if (ps.failed)
 		snprintf(st->message, sizeof(st->message), "%s", ps.reason);
@@ -2729,6 +2788,7 @@ agent_poll_main(void *arg)
 	char			 path[96], why[FETCH_ERROR_MAX];
 	uint64_t		 since;
 	time_t			 until;
+	long long		 t0;
 	int			 srv = 0, failures = 0, e, i;
 
 	doc = malloc(sizeof(*doc));
@@ -2757,11 +2817,14 @@ agent_poll_main(void *arg)
 		snprintf(path, sizeof(path), "v1/events?since=%" PRIu64
 		    "&wait=%d", since, AGENT_POLL_WAIT);
 		buf_reset(&body);
+		t0 = agent_now_ms();
 		e = f[srv] == NULL ? -EINVAL : fetch_get(f[srv], path, NULL,
 		    AGENT_POLL_WAIT + 15, &body, &fr);
 		if (a->poll_stop)
 			break;
-		if (e == 0 && fr.status == 204) {
+		/* a 204 at once is a server that does not hold long-polls:
+		 * waited on like a failure, never a tight loop */
+		if (e == 0 && fr.status == 204 && agent_now_ms() - t0 >= 1000) {
 			failures = 0;
 			continue;
 		}
@@ -2779,14 +2842,14 @@ agent_poll_main(void *arg)
 				continue;
 			}
 			pthread_mutex_unlock(&a->lock);
-			if (doc->serial == since)
-				continue;
 		}
 		/* down, refusing, or answering what it should not: wait, and
 		 * try the next server; never a tight loop */
 		failures++;
 		if (e == 0 && fr.status == 200)
-			snprintf(why, sizeof(why), "an older serial");
+			snprintf(why, sizeof(why), "no newer serial");
+		else if (e == 0 && fr.status == 204)
+			snprintf(why, sizeof(why), "answered at once");
 		else if (e == -EINVAL)
 			snprintf(why, sizeof(why), "not an http(s) URL");
 		else
@@ -2993,6 +3056,22 @@ agent_paused(struct agent *a)
 	return paused;
 }
 
+/* A status report outside a sync, from the state on disk. */
+static void
+agent_report_now(struct agent *a)
+{
+	struct agent_state	*st;
+	char			 err[128];
+
+	st = malloc(sizeof(*st));
+	if (st != NULL && agent_state_load(a->sdir, st, err,
+	    sizeof(err)) == 0) {
+		agent_load_keys(a);
+		agent_report(a, st, 0);
+	}
+	free(st);
+}
+
 /* Records the run's times (for status). */
 static void
 agent_record_times(struct agent *a, time_t next)
@@ -3004,6 +3083,7 @@ agent_record_times(struct agent *a, time_t next)
 		return;
 	st->next_sync = next;
 	st->last_report = a->last_report;
+	memcpy(st->notify, a->notify_url, sizeof(st->notify));
 	agent_state_commit(a->sdir, st, AGENT_STATE_RUN);
 	free(st);
 }
@@ -3063,9 +3143,17 @@ agent_cmd_run(const char *conf_path)
 		a->last_report = st->last_report;
 	}
 	free(st);
+	a->running = 1;
 	agent_note(a, AGENT_INFO, "cascade-agent %s started (dir '%s')",
 	    AGENT_VERSION, a->dir);
+	agent_record_times(a, 0);	/* no notify URL until it listens */
 
+	if (a->enrolled) {
+		/* listening before the first sync, whose report says where */
+		if (agent_notifier_start(a) < 0)
+			goto out;
+		started = 1;
+	}
 	retry = time(NULL);		/* the sync at start */
 	sched = 0;
 	snprintf(why, sizeof(why), "start");
@@ -3121,13 +3209,9 @@ agent_cmd_run(const char *conf_path)
 			}
 			snprintf(why, sizeof(why), "schedule");
 		} else if (now >= report) {
-			st = malloc(sizeof(*st));
-			if (st != NULL && agent_state_load(a->sdir, st, err,
-			    sizeof(err)) == 0 && agent_load_keys(a) == 0)
-				agent_report(a, st, 0);
+			agent_report_now(a);
 			/* done or not, the next one is a period away */
 			a->last_report = now;
-			free(st);
 			agent_record_times(a, agent_min_time(retry, sched));
 			continue;
 		} else
@@ -3138,10 +3222,13 @@ agent_cmd_run(const char *conf_path)
 			break;
 		now = time(NULL);
 		if (!started && a->enrolled) {
-			/* enrolled: the notifications can start */
+			/* enrolled during this sync: the notifications can
+			 * start, and the server learn where to push */
 			if (agent_notifier_start(a) < 0)
 				break;
 			started = 1;
+			if (a->notify_url[0] != '\0')
+				agent_report_now(a);
 		}
 		if (oc.ok) {
 			failures = 0;
@@ -3167,6 +3254,7 @@ agent_cmd_run(const char *conf_path)
 		sched = agent_schedule(a, now);
 		agent_record_times(a, agent_min_time(retry, sched));
 	}
+out:
 	if (!a->stop)
 		agent_note(a, AGENT_ERROR, "stopped on an error");
 	else {
@@ -3203,9 +3291,10 @@ agent_cmd_sync(const char *conf_path)
 int
 agent_cmd_enroll(const char *conf_path)
 {
-	struct agent	*a;
-	char		 path[FS_PATH_MAX];
-	int		 lock, e;
+	struct agent		*a;
+	struct agent_state	*st;
+	char			 path[FS_PATH_MAX], err[128];
+	int			 lock, e;
 
 	signal(SIGPIPE, SIG_IGN);
 	a = agent_new(conf_path);
@@ -3225,10 +3314,27 @@ agent_cmd_enroll(const char *conf_path)
 	}
 	/* another process may have enrolled meanwhile */
 	e = agent_identity_load(a);
-	if (e == 0 && !a->enrolled)
-		e = agent_enrol(a);
+	st = malloc(sizeof(*st));
+	if (st == NULL)
+		e = -ENOMEM;
+	if (e == 0 && (e = agent_state_load(a->sdir, st, err,
+	    sizeof(err))) < 0)
+		log_error("the state file '%s/state' is unusable (%s)",
+		    a->sdir, err);
+	if (e == 0 && !a->enrolled) {
+		struct agent_pass ps;
+
+		agent_pass_init(&ps);
+		e = agent_enrol(a, st, &ps);
+		agent_pass_release(&ps);
+		if (e == 0 && agent_state_commit(a->sdir, st,
+		    AGENT_STATE_SYNC) < 0)
+			log_warn("cannot record the enrolment state in '%s'",
+			    a->sdir);
+	}
 	if (e == 0)
 		printf("enrolled as %s with %s\n", a->id, a->enrolled_at);
+	free(st);
 	close(lock);
 	agent_free(a);
 	return e == 0 ? 0 : 1;

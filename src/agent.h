@@ -104,6 +104,7 @@ struct agent_state {
 	/* run's */
 	time_t			 next_sync;	/* 0: none planned */
 	time_t			 last_report;
+	char			 notify[MANIFEST_URL_MAX];	/* run's URL */
 };
 
 /* Which part of the state a writer owns (agent_state_commit). */

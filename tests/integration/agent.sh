@@ -160,7 +160,9 @@ check "a corrupt state: sync fails, naming the file and the line" fails s \
 # ---- the fault peer ------------------------------------------------------
 # Control file (key=value lines, read on each request): flip=1 flips a
 # byte of every object body; slow=1 sends objects in 64 KB chunks with a
-# pause; deltas=404 answers 404 for every delta. Its log: one line per
+# pause; deltas=404 answers 404 for every delta; fail=N status=S
+# [retry_after=R]: the first N requests (long-polls aside) after the
+# file changed get S (with Retry-After: R). Its log: one line per
 # request, "METHOD PATH STATUS range=R sent=N".
 cat >"$WORK/peer.py" <<'EOF'
 import sys, time, threading, urllib.request, urllib.error, os
@@ -169,6 +171,7 @@ from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
 ORIGIN, CTL, LOG, PORTFILE = sys.argv[1].rstrip("/"), sys.argv[2], \
     sys.argv[3], sys.argv[4]
 lock = threading.Lock()
+state = {"ctl": None, "failed": 0}
 FWD_REQ = ("If-None-Match", "Range", "Authorization", "X-Cascade-Agent",
            "Content-Type")
 FWD_RESP = ("ETag", "Content-Range", "Content-Type", "Retry-After")
@@ -199,6 +202,23 @@ class Peer(BaseHTTPRequestHandler):
         c = control()
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else None
+        with lock:
+            if state["ctl"] != c:
+                state["ctl"], state["failed"] = c, 0
+            fail = not self.path.startswith("/v1/events") and \
+                state["failed"] < int(c.get("fail", "0"))
+            state["failed"] += fail
+        if fail:
+            h = {"Content-Length": "2"}
+            if "retry_after" in c:
+                h["Retry-After"] = c["retry_after"]
+            self.send_response(int(c.get("status", "503")))
+            for k, v in h.items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(b"{}")
+            self.note(int(c.get("status", "503")), "by-peer")
+            return
         if self.path.startswith("/v1/deltas/") and c.get("deltas") == "404":
             self.send_response(404)
             self.send_header("Content-Length", "0")
@@ -300,6 +320,23 @@ check "run: retried after the backoff, it installs" wait_for 20 same \
 check "run stops on SIGTERM with exit 0" stop_pid "$DPID"
 PIDS=$(echo " $PIDS " | sed "s/ $DPID / /")
 
+# ---- a busy server (429, Retry-After): `run` waits as asked ------------
+SERVERS=$PEER agent_conf r
+check "429: an agent enrols through the peer" ag r enroll
+peer 'fail=1\nstatus=429\nretry_after=7\n'
+"$CASCADE_AGENT" -c "$WORK/r.conf" run >"$WORK/r-run.out" 2>"$WORK/r-run.err" &
+RPID=$!
+PIDS="$PIDS $RPID"
+check "429: the sync fails, saying the server is busy" wait_for 20 grep -q \
+    'sync failed: server .* unavailable: HTTP 429' "$WORK/r-run.err"
+check "429: the next attempt waits for Retry-After (7 s), not 5 s" grep -q \
+    'next attempt in 7 s' "$WORK/r-run.err"
+check "429: then it installs" wait_for 20 same "$WORK/r/virus-pattern" \
+    "$WORK/p2.db"
+check "429: run stops on SIGTERM with exit 0" stop_pid "$RPID"
+PIDS=$(echo " $PIDS " | sed "s/ $RPID / /")
+peer ''
+
 # ---- the first server down: the second one serves ----------------------
 DOWN=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 SERVERS="http://127.0.0.1:$DOWN/ $BASE/" agent_conf e
@@ -370,6 +407,52 @@ check "... status says paused" says g '^next sync  *paused' status
 check "resume" ag g resume
 check "... status no longer says paused" sh -c \
     "! '$CASCADE_AGENT' -c '$WORK/g.conf' status | grep -q paused"
+
+# ---- a server with licenses: enrolment keys, pending, licensed ----------
+L="$WORK/licensed"
+"$CASCADE" init -d "$L" >/dev/null
+printf '\n[agents]\nauto_license = no\n' >>"$L/cascade.conf"
+"$CASCADE" publish -d "$L" virus-pattern "$WORK/p1.db" >/dev/null 2>&1
+KEY=AGENT-7Q2M-44XZ
+"$CASCADE" license add -d "$L" "$KEY" --edition standard >/dev/null 2>&1
+check "a server with licenses starts" serve_bg lic "$L"
+lic_conf() {
+	printf 'server = %s\ntrust = %s\ndir = %s\nnotify = none\n%b' \
+	    "$lic_URL" "$L/keys/main.pub" "$WORK/$1" "${2:-}" >"$WORK/$1.conf"
+}
+lic_conf k1
+check "licenses: enrolling without a key is refused, saying why" fails k1 \
+    'requires an enrolment key' enroll
+lic_conf k2 'enroll_key = WRONG-0000-0000\n'
+check "licenses: a wrong key is refused" fails k2 'rejected the enrolment key' enroll
+check "licenses: ... and no identity is kept" test ! -e "$WORK/k2/.cascade/agent"
+lic_conf k3 "enroll_key = $KEY\n"
+check "licenses: the right key enrols" says k3 'enrolled as' enroll
+check "licenses: ... pending, it says" grep -q 'not licensed yet' "$WORK/k3.err"
+check "licenses: status shows pending" says k3 '(pending' status
+# the server takes new agents into its credential set on its next refresh
+# (the server's credential set follows on its next refresh)
+k3_gets() {
+	test "$(curl -s -o /dev/null -w '%{http_code}' \
+	    -H "X-Cascade-Agent: $(agent_id k3)" \
+	    -H "Authorization: Bearer $(sed -n 's/^token //p' "$WORK/k3/.cascade/agent")" \
+	    "${lic_URL}v1/channels/main/manifest")" = "$1"
+}
+check "licenses: the server knows the new agent (403, not 401)" wait_for 20 \
+    k3_gets 403
+check "licenses: a pending agent's sync fails: not licensed yet" fails k3 \
+    'sync failed: not licensed yet' sync
+check "licenses: ... nothing installed" test ! -e "$WORK/k3/virus-pattern"
+check "licenses: the server shows it pending" sh -c \
+    "'$CASCADE' agents -d '$L' | grep '^$(agent_id k3) ' | grep -q ' pending '"
+"$CASCADE" agents -d "$L" license "$(agent_id k3)" >/dev/null 2>&1
+check "licenses: the server takes the license" wait_for 20 k3_gets 200
+check "licenses: licensed on the server, the sync installs" ag k3 sync
+check "licenses: ... the file" same "$WORK/k3/virus-pattern" "$WORK/p1.db"
+check "licenses: status shows licensed" says k3 '(licensed' status
+check "licenses: the server shows it current" sh -c \
+    "'$CASCADE' agents -d '$L' | grep '^$(agent_id k3) ' | grep -q ' current '"
+check "the server with licenses stops cleanly" stop_bg lic
 
 # ---- the notification listener ---------------------------------------------
 agent_conf h 'notify = listen 127.0.0.1:0\n'

@@ -125,6 +125,7 @@ sample_state(void)
 	st->paused = 1;
 	st->next_sync = 1795003600;
 	st->last_report = 1795000001;
+	snprintf(st->notify, sizeof(st->notify), "http://[::]:9137/v1/notify");
 	snprintf(st->ch[0].name, sizeof(st->ch[0].name), "main");
 	st->ch[0].serial = 7;
 	snprintf(st->ch[1].name, sizeof(st->ch[1].name), "vendor.b");
@@ -241,6 +242,8 @@ test_state_refused(void)
 		{ "message post", "message \x01post" },
 		{ "message post", "message \xc3\xa9post" },
 		{ "etag \"", "etag \x7f\"" },
+		{ "notify http", "notify http x" },
+		{ "notify http", "notify \x01http" },
 		{ "channel main 7\n", "channel main 7\nchannel main 8\n" },
 		{ "channel main 7\n", "channel main/x 7\n" },
 		{ "channel main 7\n", "channel main\n" },
@@ -353,16 +356,20 @@ test_state_files(void)
 	CHECK_EQ(agent_state_load(sdir, disk, err, sizeof(err)), 0);
 	CHECK_EQ(disk->paused, 1);
 	CHECK_EQ(disk->next_sync, 0);
+	CHECK_EQ(disk->notify[0], '\0');	/* run's, not the sync's */
 	CHECK_EQ(disk->ncomp, 3);
 	CHECK(strcmp(disk->group, "branch-1") == 0);
 	/* run's times, and nothing else of it */
 	agent_state_init(st);
 	st->next_sync = 99;
 	st->last_report = 98;
+	snprintf(st->notify, sizeof(st->notify), "http://h:1/v1/notify");
 	CHECK_EQ(agent_state_commit(sdir, st, AGENT_STATE_RUN), 0);
+	CHECK_EQ(agent_state_commit(sdir, mine, AGENT_STATE_SYNC), 0);
 	CHECK_EQ(agent_state_load(sdir, disk, err, sizeof(err)), 0);
 	CHECK_EQ(disk->next_sync, 99);
 	CHECK_EQ(disk->last_report, 98);
+	CHECK(strcmp(disk->notify, "http://h:1/v1/notify") == 0);
 	CHECK_EQ(disk->ncomp, 3);
 	CHECK_EQ(disk->paused, 1);
 
