@@ -34,6 +34,9 @@ pub scan-engine "$WORK/e1.db" --kind engine
 pub config/default "$WORK/c1.ini" --kind config
 pub config/labs "$WORK/labs.ini" --kind config
 check "the origin serves" start_server "$O"
+# the first manifest, for a replay later
+curl -s -o "$WORK/old.manifest" "$BASE/v1/channels/main/manifest"
+curl -s -o "$WORK/old.minisig" "$BASE/v1/channels/main/manifest.minisig"
 moved_to() { test "$(serial_of "$BASE/" main)" = "$1"; }
 
 # agent_conf NAME [LINES]: $WORK/NAME.conf, for an agent whose dir is
@@ -160,7 +163,8 @@ check "a corrupt state: sync fails, naming the file and the line" fails s \
 # ---- the fault peer ------------------------------------------------------
 # Control file (key=value lines, read on each request): flip=1 flips a
 # byte of every object body; slow=1 sends objects in 64 KB chunks with a
-# pause; deltas=404 answers 404 for every delta; fail=N status=S
+# pause; deltas=404 answers 404 for every delta; replay=PREFIX serves
+# PREFIX.manifest and PREFIX.minisig, announced newest; fail=N status=S
 # [retry_after=R]: the first N requests (long-polls aside) after the
 # file changed get S (with Retry-After: R). Its log: one line per
 # request, "METHOD PATH STATUS range=R sent=N".
@@ -218,6 +222,22 @@ class Peer(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(b"{}")
             self.note(int(c.get("status", "503")), "by-peer")
+            return
+        if c.get("replay") and self.path in ("/v1/state",
+                "/v1/channels/main/manifest",
+                "/v1/channels/main/manifest.minisig"):
+            # an old signed manifest, announced as the newest
+            if self.path == "/v1/state":
+                data = b'{"serial": 999999, "channels": {"main": 999999}}'
+            else:
+                with open(c["replay"] + (".minisig" if self.path.endswith(
+                        "minisig") else ".manifest"), "rb") as f:
+                    data = f.read()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            self.note(200, "replayed")
             return
         if self.path.startswith("/v1/deltas/") and c.get("deltas") == "404":
             self.send_response(404)
@@ -336,6 +356,16 @@ check "429: then it installs" wait_for 20 same "$WORK/r/virus-pattern" \
 check "429: run stops on SIGTERM with exit 0" stop_pid "$RPID"
 PIDS=$(echo " $PIDS " | sed "s/ $RPID / /")
 peer ''
+
+# ---- a replayed old manifest: rollback refused ---------------------------
+SERVERS=$PEER agent_conf x
+check "replay: an agent syncs" ag x sync
+peer "replay=$WORK/old\n"
+check "replay: an old manifest announced as new is refused" fails x \
+    "channel 'main': rollback refused: serial [0-9]* is lower than the [0-9]* held" sync
+check "replay: the content is unchanged" same "$WORK/x/virus-pattern" "$WORK/p2.db"
+peer ''
+check "replay: the real server again: current" ag x sync
 
 # ---- the first server down: the second one serves ----------------------
 DOWN=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
