@@ -443,7 +443,7 @@ fetch_decide(struct fetch_xfer *x)
 			return fetch_fail(x, -E2BIG, "the file has %" PRIu64
 			    " bytes, more than the %" PRIu64 " expected",
 			    x->length, x->max_size);
-		if (ftruncate(x->fd, 0) < 0)
+		if (x->size > 0 && ftruncate(x->fd, 0) < 0)
 			return fetch_fail(x, -errno, "cannot truncate the "
 			    "file: %s", strerror(errno));
 		x->off = 0;

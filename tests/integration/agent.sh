@@ -3,7 +3,8 @@
 # signed by an untrusted key, a corrupted download (refused, then retried
 # by `run`), a first server that is down, kill -9 in the middle of a
 # download (the old version stays; the next sync resumes with Range),
-# config_once_per_day, pause, a corrupt state file, the notification
+# a full disk, config_once_per_day, pause, a corrupt state file, a
+# replayed old manifest, a server with licenses, the notification
 # listener (a correct push, and every wrong request), `run` reacting to a
 # long-poll within seconds, SIGHUP and SIGTERM. The faults come from a
 # small HTTP peer (python3, 127.0.0.1 only) in front of the origin.
@@ -374,6 +375,22 @@ check "first server down: sync succeeds" ag e sync
 check "... installed from the second" same "$WORK/e/virus-pattern" "$WORK/p2.db"
 check "... after trying the first" grep -q \
     "server 'http://127.0.0.1:$DOWN/': .*; trying the next one" "$WORK/e.err"
+
+# ---- a full disk ------------------------------------------------------------
+# the download of the pattern goes to /dev/full: every write is ENOSPC
+agent_conf n
+mkdir -p "$WORK/n/.cascade/partial"
+ln -s /dev/full "$WORK/n/.cascade/partial/$(sha256 "$WORK/p2.db")"
+check "disk full: sync fails, saying so" fails n \
+    "sync failed: disk full while downloading 'virus-pattern'" sync
+check "... the pattern is not installed" test ! -e "$WORK/n/virus-pattern"
+check "... the other components are" same "$WORK/n/scan-engine" "$WORK/e1.db"
+check "... the server has the reason" sh -c \
+    "'$CASCADE' agents -d '$O' | grep '^$(agent_id n) ' |
+     grep -q 'failed .*disk full while downloading'"
+rm -f "$WORK/n/.cascade/partial/$(sha256 "$WORK/p2.db")"
+check "room again: the sync completes" ag n sync
+check "... the pattern is installed" same "$WORK/n/virus-pattern" "$WORK/p2.db"
 
 # ---- kill -9 during a slow download, then resume -------------------------
 head -c $((12 << 20)) /dev/urandom >"$WORK/big1.bin"
