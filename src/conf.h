@@ -221,5 +221,9 @@ extern const char conf_sample[];
 /* 1 if name is a valid channel, kind or edition name: [a-z0-9][a-z0-9._-]*
  * up to CONF_NAME_MAX; components may also hold '/' between parts. */
 int	 conf_valid_name(const char *name, int allow_slash);
+/* 1 if s is printable text: valid UTF-8 (no overlong form, surrogate or
+ * code point past U+10FFFF) without control characters (C0, DEL, C1).
+ * Messages, host names, commands: what may travel in the agents' JSON. */
+int	 conf_valid_text(const char *s);
 
 #endif

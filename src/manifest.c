@@ -420,3 +420,728 @@ out:
 	json_decref(root);
 	return r;
 }
+
+/* ---- agents' documents --------------------------------------------------- */
+
+/*
+ * Each document has a check of its struct, used by the parser (after
+ * filling it) and by the emitter (before writing it), so that whatever
+ * emits also parses back.
+ */
+
+#define MANIFEST_TIME_MAX	((time_t)253402300799)	/* 9999-12-31T23:59:59Z */
+#define MANIFEST_WINDOW_MAX	((json_int_t)10 * 366 * 86400)	/* as ts */
+
+static void
+err_clear(char *err, size_t errsize)
+{
+	if (err != NULL && errsize > 0)
+		err[0] = '\0';
+}
+
+/* The JSON object of an agent document, or an error with its reason. */
+static int
+doc_load(const char *p, size_t len, json_t **ret_root, char *err,
+    size_t errsize)
+{
+	json_error_t	 jerr;
+	json_t		*root;
+
+	err_clear(err, errsize);
+	if (len > MANIFEST_DOC_MAX) {
+		perr(err, errsize, "document over %u bytes", MANIFEST_DOC_MAX);
+		return -E2BIG;
+	}
+	root = json_loadb(p, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL)
+		return perr(err, errsize, "line %d: %s", jerr.line, jerr.text);
+	if (!json_is_object(root)) {
+		json_decref(root);
+		return perr(err, errsize, "not a JSON object");
+	}
+	*ret_root = root;
+	return 0;
+}
+
+/* A string member that may be absent (""). */
+static int
+get_opt_str(json_t *obj, const char *key, char *dst, size_t dstsize,
+    char *err, size_t errsize)
+{
+	if (json_object_get(obj, key) == NULL) {
+		dst[0] = '\0';
+		return 0;
+	}
+	return get_str(obj, key, dst, dstsize, err, errsize);
+}
+
+static int
+get_bool(json_t *obj, const char *key, int *ret, char *err, size_t errsize)
+{
+	json_t	*v = json_object_get(obj, key);
+
+	if (!json_is_boolean(v))
+		return perr(err, errsize, "'%s' is not true or false", key);
+	*ret = json_is_true(v);
+	return 0;
+}
+
+/* Printable text of at most max bytes. */
+static int
+check_text(const char *key, const char *s, size_t max, char *err,
+    size_t errsize)
+{
+	if (strlen(s) > max)
+		return perr(err, errsize, "'%s' over %zu bytes", key, max);
+	if (!conf_valid_text(s))
+		return perr(err, errsize, "'%s' holds control characters or "
+		    "bad UTF-8", key);
+	return 0;
+}
+
+static int
+check_name(const char *key, const char *s, int allow_slash, int may_be_empty,
+    char *err, size_t errsize)
+{
+	if (s[0] == '\0' && may_be_empty)
+		return 0;
+	if (!conf_valid_name(s, allow_slash))
+		return perr(err, errsize, "'%s' is not a valid name", key);
+	return 0;
+}
+
+static int
+is_lower_hex(const char *s, size_t len)
+{
+	size_t	 i;
+
+	if (strlen(s) != len)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* "" or an http:// or https:// URL, printable, without blanks. */
+static int
+check_url(const char *key, const char *s, char *err, size_t errsize)
+{
+	if (s[0] == '\0')
+		return 0;
+	if (strlen(s) >= MANIFEST_URL_MAX)
+		return perr(err, errsize, "'%s' too long", key);
+	if ((strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0) ||
+	    strchr(s, ' ') != NULL || !conf_valid_text(s))
+		return perr(err, errsize, "'%s' is not an http:// or https:// "
+		    "URL", key);
+	return 0;
+}
+
+/* Appends root as one line of text; takes root. */
+static int
+doc_emit(json_t *root, struct buf *out)
+{
+	char	*text;
+	int	 r;
+
+	if (root == NULL)
+		return -ENOMEM;
+	text = json_dumps(root, JSON_PRESERVE_ORDER);
+	json_decref(root);
+	if (text == NULL)
+		return -ENOMEM;
+	r = buf_puts(out, text);
+	if (r == 0)
+		r = buf_append(out, "\n", 1);
+	free(text);
+	return r;
+}
+
+/* Sets key to a new value in obj; a NULL value (no memory) fails. */
+static int
+set_new(json_t *obj, const char *key, json_t *v)
+{
+	if (v == NULL || json_object_set_new(obj, key, v) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* ---- enrolment ---- */
+
+static int
+enrol_check(const struct manifest_enrol *e, char *err, size_t errsize)
+{
+	if (check_text("enroll_key", e->enroll_key, sizeof(e->enroll_key) - 1,
+	    err, errsize) < 0 ||
+	    check_text("hostname", e->hostname, MANIFEST_HOST_MAX, err,
+	    errsize) < 0 ||
+	    check_name("group", e->group, 0, 1, err, errsize) < 0)
+		return -EBADMSG;
+	if (e->hostname[0] == '\0')
+		return perr(err, errsize, "'hostname' is empty");
+	return 0;
+}
+
+int
+manifest_enrol_parse(const char *p, size_t len, struct manifest_enrol *ret,
+    char *err, size_t errsize)
+{
+	struct manifest_enrol	 e;
+	json_t			*root;
+	int			 r;
+
+	r = doc_load(p, len, &root, err, errsize);
+	if (r < 0)
+		return r;
+	memset(&e, 0, sizeof(e));
+	r = -EBADMSG;
+	if (get_opt_str(root, "enroll_key", e.enroll_key, sizeof(e.enroll_key),
+	    err, errsize) < 0 ||
+	    get_str(root, "hostname", e.hostname, sizeof(e.hostname), err,
+	    errsize) < 0 ||
+	    get_opt_str(root, "group", e.group, sizeof(e.group), err,
+	    errsize) < 0 ||
+	    enrol_check(&e, err, errsize) < 0)
+		goto out;
+	*ret = e;
+	r = 0;
+out:
+	json_decref(root);
+	return r;
+}
+
+int
+manifest_enrol_emit(const struct manifest_enrol *e, struct buf *out)
+{
+	json_t	*root;
+
+	if (enrol_check(e, NULL, 0) < 0)
+		return -EINVAL;
+	root = json_object();
+	if (root == NULL ||
+	    (e->enroll_key[0] != '\0' && set_new(root, "enroll_key",
+	    json_string(e->enroll_key)) < 0) ||
+	    set_new(root, "hostname", json_string(e->hostname)) < 0 ||
+	    (e->group[0] != '\0' && set_new(root, "group",
+	    json_string(e->group)) < 0)) {
+		json_decref(root);
+		return -ENOMEM;
+	}
+	return doc_emit(root, out);
+}
+
+static int
+enrolled_check(const struct manifest_enrolled *e, char *err, size_t errsize)
+{
+	if (!is_lower_hex(e->id, MANIFEST_AGENT_ID_MAX))
+		return perr(err, errsize, "'id' is not %d lower-case hex "
+		    "digits", MANIFEST_AGENT_ID_MAX);
+	if (!is_lower_hex(e->token, MANIFEST_TOKEN_MAX))
+		return perr(err, errsize, "'token' is not %d lower-case hex "
+		    "digits", MANIFEST_TOKEN_MAX);
+	if (strcmp(e->state, "pending") != 0 &&
+	    strcmp(e->state, "licensed") != 0)
+		return perr(err, errsize, "'state' is not pending or licensed");
+	return check_name("group", e->group, 0, 0, err, errsize);
+}
+
+int
+manifest_enrolled_parse(const char *p, size_t len,
+    struct manifest_enrolled *ret, char *err, size_t errsize)
+{
+	struct manifest_enrolled	 e;
+	json_t				*root;
+	int				 r;
+
+	r = doc_load(p, len, &root, err, errsize);
+	if (r < 0)
+		return r;
+	memset(&e, 0, sizeof(e));
+	r = -EBADMSG;
+	if (get_str(root, "id", e.id, sizeof(e.id), err, errsize) < 0 ||
+	    get_str(root, "token", e.token, sizeof(e.token), err,
+	    errsize) < 0 ||
+	    get_str(root, "state", e.state, sizeof(e.state), err,
+	    errsize) < 0 ||
+	    get_str(root, "group", e.group, sizeof(e.group), err,
+	    errsize) < 0 ||
+	    enrolled_check(&e, err, errsize) < 0)
+		goto out;
+	*ret = e;
+	r = 0;
+out:
+	json_decref(root);
+	return r;
+}
+
+int
+manifest_enrolled_emit(const struct manifest_enrolled *e, struct buf *out)
+{
+	if (enrolled_check(e, NULL, 0) < 0)
+		return -EINVAL;
+	return doc_emit(json_pack("{s:s, s:s, s:s, s:s}", "id", e->id,
+	    "token", e->token, "state", e->state, "group", e->group), out);
+}
+
+/* ---- status ---- */
+
+static int
+is_key_id(const char *s)
+{
+	size_t	 i;
+
+	if (strlen(s) != 16)
+		return 0;
+	for (i = 0; i < 16; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'A' && s[i] <= 'F')))
+			return 0;
+	return 1;
+}
+
+static int
+status_check(const struct manifest_agent_status *st, char *err,
+    size_t errsize)
+{
+	size_t	 i, j;
+
+	if (check_text("hostname", st->hostname, MANIFEST_HOST_MAX, err,
+	    errsize) < 0 ||
+	    check_text("agent_version", st->agent_version,
+	    MANIFEST_VERSION_TEXT_MAX, err, errsize) < 0 ||
+	    check_url("notify", st->notify, err, errsize) < 0 ||
+	    check_text("message", st->message, MANIFEST_TEXT_MAX, err,
+	    errsize) < 0 ||
+	    check_name("group", st->group, 0, 1, err, errsize) < 0)
+		return -EBADMSG;
+	if (st->hostname[0] == '\0')
+		return perr(err, errsize, "'hostname' is empty");
+	if (st->agent_version[0] == '\0')
+		return perr(err, errsize, "'agent_version' is empty");
+	if (st->time < 0 || st->time > MANIFEST_TIME_MAX)
+		return perr(err, errsize, "'time' out of range");
+	if (st->nkeys > MANIFEST_KEYS_MAX)
+		return perr(err, errsize, "too many keys");
+	for (i = 0; i < st->nkeys; i++) {
+		if (!is_key_id(st->keys[i]))
+			return perr(err, errsize, "a key id is not 16 hex "
+			    "digits");
+		for (j = 0; j < i; j++)
+			if (strcmp(st->keys[i], st->keys[j]) == 0)
+				return perr(err, errsize, "key %s listed "
+				    "twice", st->keys[i]);
+	}
+	if (st->ninstalled > MANIFEST_INSTALLED_MAX)
+		return perr(err, errsize, "too many installed components");
+	for (i = 0; i < st->ninstalled; i++) {
+		const struct manifest_installed *in = &st->installed[i];
+
+		if (!conf_valid_name(in->name, 1))
+			return perr(err, errsize, "an installed component's "
+			    "name is not valid");
+		if (in->version < 1 || in->version > MANIFEST_NUMBER_MAX)
+			return perr(err, errsize, "component '%s': version "
+			    "out of range", in->name);
+		if (!crypto_is_sha256_hex(in->sha256, strlen(in->sha256)))
+			return perr(err, errsize, "component '%s': 'sha256' is "
+			    "not 64 lower-case hex digits", in->name);
+		for (j = 0; j < i; j++)
+			if (strcmp(in->name, st->installed[j].name) == 0)
+				return perr(err, errsize, "component '%s' "
+				    "listed twice", in->name);
+	}
+	return 0;
+}
+
+static int
+status_keys(json_t *root, struct manifest_agent_status *st, char *err,
+    size_t errsize)
+{
+	json_t		*a, *v;
+	const char	*s;
+	size_t		 i, k;
+
+	a = json_object_get(root, "keys");
+	if (a == NULL)
+		return 0;
+	if (!json_is_array(a))
+		return perr(err, errsize, "'keys' is not an array");
+	if (json_array_size(a) > MANIFEST_KEYS_MAX) {
+		perr(err, errsize, "over %d keys", MANIFEST_KEYS_MAX);
+		return -E2BIG;
+	}
+	json_array_foreach(a, i, v) {
+		if (!json_is_string(v) || json_string_length(v) != 16)
+			return perr(err, errsize, "a key id is not 16 hex "
+			    "digits");
+		s = json_string_value(v);
+		for (k = 0; k < 16; k++) {
+			char ch = s[k];
+
+			if (ch >= 'a' && ch <= 'f')
+				ch = (char)(ch - 'a' + 'A');
+			st->keys[i][k] = ch;
+		}
+		st->keys[i][16] = '\0';
+		st->nkeys++;
+	}
+	return 0;
+}
+
+static int
+status_installed(json_t *root, struct manifest_agent_status *st, char *err,
+    size_t errsize)
+{
+	json_t	*a, *v;
+	size_t	 i;
+
+	a = json_object_get(root, "installed");
+	if (a == NULL)
+		return 0;
+	if (!json_is_array(a))
+		return perr(err, errsize, "'installed' is not an array");
+	if (json_array_size(a) > MANIFEST_INSTALLED_MAX) {
+		perr(err, errsize, "over %d installed components",
+		    MANIFEST_INSTALLED_MAX);
+		return -E2BIG;
+	}
+	json_array_foreach(a, i, v) {
+		struct manifest_installed *in = &st->installed[i];
+
+		if (!json_is_object(v))
+			return perr(err, errsize, "an installed component is "
+			    "not an object");
+		if (get_str(v, "name", in->name, sizeof(in->name), err,
+		    errsize) < 0 ||
+		    get_u64(v, "version", &in->version, err, errsize) < 0 ||
+		    get_str(v, "sha256", in->sha256, sizeof(in->sha256), err,
+		    errsize) < 0)
+			return -EBADMSG;
+		st->ninstalled++;
+	}
+	return 0;
+}
+
+int
+manifest_status_parse(const char *p, size_t len,
+    struct manifest_agent_status *ret, char *err, size_t errsize)
+{
+	struct manifest_agent_status	*st;
+	char				 result[8];
+	json_t				*root;
+	int				 r;
+
+	r = doc_load(p, len, &root, err, errsize);
+	if (r < 0)
+		return r;
+	/* about 90 KB: built in the heap, not on the stack */
+	st = calloc(1, sizeof(*st));
+	if (st == NULL) {
+		json_decref(root);
+		return -ENOMEM;
+	}
+	r = -EBADMSG;
+	if (get_str(root, "hostname", st->hostname, sizeof(st->hostname), err,
+	    errsize) < 0 ||
+	    get_str(root, "agent_version", st->agent_version,
+	    sizeof(st->agent_version), err, errsize) < 0 ||
+	    get_opt_str(root, "notify", st->notify, sizeof(st->notify), err,
+	    errsize) < 0 ||
+	    get_str(root, "result", result, sizeof(result), err, errsize) < 0 ||
+	    get_opt_str(root, "message", st->message, sizeof(st->message), err,
+	    errsize) < 0 ||
+	    get_opt_str(root, "group", st->group, sizeof(st->group), err,
+	    errsize) < 0)
+		goto out;
+	if (strcmp(result, "ok") == 0)
+		st->ok = 1;
+	else if (strcmp(result, "failed") != 0) {
+		perr(err, errsize, "'result' is not ok or failed");
+		goto out;
+	}
+	if (json_object_get(root, "time") != NULL &&
+	    get_time(root, "time", &st->time, err, errsize) < 0)
+		goto out;
+	r = status_keys(root, st, err, errsize);
+	if (r == 0)
+		r = status_installed(root, st, err, errsize);
+	if (r == 0)
+		r = status_check(st, err, errsize);
+	if (r < 0)
+		goto out;
+	*ret = *st;
+out:
+	free(st);
+	json_decref(root);
+	return r;
+}
+
+int
+manifest_status_emit(const struct manifest_agent_status *st,
+    struct buf *out)
+{
+	char	 t[TS_LEN + 1];
+	json_t	*root, *keys = NULL, *inst = NULL, *v;
+	size_t	 i;
+
+	if (status_check(st, NULL, 0) < 0)
+		return -EINVAL;
+	root = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}",
+	    "hostname", st->hostname, "agent_version", st->agent_version,
+	    "notify", st->notify, "result", st->ok ? "ok" : "failed",
+	    "message", st->message, "group", st->group);
+	keys = json_array();
+	inst = json_array();
+	if (root == NULL || keys == NULL || inst == NULL)
+		goto nomem;
+	for (i = 0; i < st->nkeys; i++)
+		if (json_array_append_new(keys, json_string(st->keys[i])) < 0)
+			goto nomem;
+	for (i = 0; i < st->ninstalled; i++) {
+		v = json_pack("{s:s, s:I, s:s}", "name", st->installed[i].name,
+		    "version", (json_int_t)st->installed[i].version,
+		    "sha256", st->installed[i].sha256);
+		if (json_array_append_new(inst, v) < 0)
+			goto nomem;
+	}
+	if (set_new(root, "keys", keys) < 0) {
+		keys = NULL;
+		goto nomem;
+	}
+	keys = NULL;
+	if (st->time != 0) {
+		ts_format(st->time, t);
+		if (set_new(root, "time", json_string(t)) < 0)
+			goto nomem;
+	}
+	if (set_new(root, "installed", inst) < 0) {
+		inst = NULL;
+		goto nomem;
+	}
+	return doc_emit(root, out);
+nomem:
+	json_decref(keys);
+	json_decref(inst);
+	json_decref(root);
+	return -ENOMEM;
+}
+
+/* ---- policy ---- */
+
+static int
+policy_check(const char *group, const struct conf_policy *pol, char *err,
+    size_t errsize)
+{
+	struct conf_schedule	 sc;
+	char			 text[CONF_SCHEDULE_TEXT_MAX];
+	int			 i, j;
+
+	if (group != NULL && check_name("group", group, 0, 0, err,
+	    errsize) < 0)
+		return -EBADMSG;
+	if (pol->set & CONF_POLICY_SCHEDULE) {
+		/* valid if its text reads back as the same schedule */
+		conf_schedule_format(&pol->schedule, text);
+		if (conf_schedule_parse(text, &sc) < 0 ||
+		    sc.kind != pol->schedule.kind ||
+		    (sc.kind == CONF_EVERY && sc.every != pol->schedule.every) ||
+		    (sc.kind != CONF_EVERY && (sc.hour != pol->schedule.hour ||
+		    sc.minute != pol->schedule.minute)) ||
+		    (sc.kind == CONF_WEEKLY && sc.wday != pol->schedule.wday))
+			return perr(err, errsize, "'schedule' is not valid");
+	}
+	if ((pol->set & CONF_POLICY_WINDOW) &&
+	    (pol->window < 0 || pol->window > MANIFEST_WINDOW_MAX))
+		return perr(err, errsize, "'window' out of range");
+	if ((pol->set & CONF_POLICY_POST_UPDATE) &&
+	    (memchr(pol->post_update, '\0', sizeof(pol->post_update)) == NULL ||
+	    check_text("post_update", pol->post_update, CONF_COMMAND_MAX - 1,
+	    err, errsize) < 0))
+		return -EBADMSG;
+	if (pol->set & CONF_POLICY_COMPONENTS) {
+		if (pol->ncomponents < 0 || pol->ncomponents > CONF_SELECT_MAX)
+			return perr(err, errsize, "too many components");
+		for (i = 0; i < pol->ncomponents; i++) {
+			if (memchr(pol->components[i], '\0',
+			    sizeof(pol->components[i])) == NULL ||
+			    !conf_valid_name(pol->components[i], 1))
+				return perr(err, errsize, "a component name is "
+				    "not valid");
+			for (j = 0; j < i; j++)
+				if (strcmp(pol->components[i],
+				    pol->components[j]) == 0)
+					return perr(err, errsize, "component "
+					    "'%s' listed twice",
+					    pol->components[i]);
+		}
+	}
+	return 0;
+}
+
+static int
+policy_components(json_t *a, struct conf_policy *pol, char *err,
+    size_t errsize)
+{
+	json_t	*v;
+	size_t	 i;
+
+	if (!json_is_array(a))
+		return perr(err, errsize, "'components' is not an array");
+	if (json_array_size(a) > CONF_SELECT_MAX) {
+		perr(err, errsize, "over %d components", CONF_SELECT_MAX);
+		return -E2BIG;
+	}
+	json_array_foreach(a, i, v) {
+		if (!json_is_string(v) ||
+		    json_string_length(v) > CONF_NAME_MAX ||
+		    strlen(json_string_value(v)) != json_string_length(v))
+			return perr(err, errsize, "a component name is not "
+			    "valid");
+		memcpy(pol->components[i], json_string_value(v),
+		    json_string_length(v) + 1);
+		pol->ncomponents++;
+	}
+	return 0;
+}
+
+int
+manifest_policy_parse(const char *p, size_t len,
+    char group[MANIFEST_NAME_MAX + 1], struct conf_policy *ret, char *err,
+    size_t errsize)
+{
+	struct conf_policy	*pol;
+	char			 g[MANIFEST_NAME_MAX + 1], state[32];
+	char			 text[CONF_SCHEDULE_TEXT_MAX];
+	json_t			*root, *v;
+	int			 r;
+
+	r = doc_load(p, len, &root, err, errsize);
+	if (r < 0)
+		return r;
+	pol = malloc(sizeof(*pol));
+	if (pol == NULL) {
+		json_decref(root);
+		return -ENOMEM;
+	}
+	conf_policy_defaults(pol);
+	r = -EBADMSG;
+	if (get_str(root, "group", g, sizeof(g), err, errsize) < 0 ||
+	    get_str(root, "state", state, sizeof(state), err, errsize) < 0)
+		goto out;
+	/* any state name, so that a later server may add states */
+	if (!conf_valid_name(state, 0)) {
+		perr(err, errsize, "'state' is not a valid name");
+		goto out;
+	}
+	if ((v = json_object_get(root, "schedule")) != NULL) {
+		if (get_str(root, "schedule", text, sizeof(text), err,
+		    errsize) < 0)
+			goto out;
+		if (conf_schedule_parse(text, &pol->schedule) < 0) {
+			perr(err, errsize, "'schedule' is not valid");
+			goto out;
+		}
+		pol->set |= CONF_POLICY_SCHEDULE;
+	}
+	if ((v = json_object_get(root, "window")) != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > MANIFEST_WINDOW_MAX) {
+			perr(err, errsize, "'window' is not a number of "
+			    "seconds in range");
+			goto out;
+		}
+		pol->window = (int64_t)json_integer_value(v);
+		pol->set |= CONF_POLICY_WINDOW;
+	}
+	if (json_object_get(root, "scheduled") != NULL) {
+		if (get_bool(root, "scheduled", &pol->scheduled, err,
+		    errsize) < 0)
+			goto out;
+		pol->set |= CONF_POLICY_SCHEDULED;
+	}
+	if (json_object_get(root, "user_may_disable") != NULL) {
+		if (get_bool(root, "user_may_disable", &pol->user_may_disable,
+		    err, errsize) < 0)
+			goto out;
+		pol->set |= CONF_POLICY_USER_MAY_DISABLE;
+	}
+	if (json_object_get(root, "post_update") != NULL) {
+		if (get_str(root, "post_update", pol->post_update,
+		    sizeof(pol->post_update), err, errsize) < 0)
+			goto out;
+		pol->set |= CONF_POLICY_POST_UPDATE;
+	}
+	if (json_object_get(root, "config_once_per_day") != NULL) {
+		if (get_bool(root, "config_once_per_day",
+		    &pol->config_once_per_day, err, errsize) < 0)
+			goto out;
+		pol->set |= CONF_POLICY_CONFIG_ONCE;
+	}
+	if ((v = json_object_get(root, "components")) != NULL) {
+		r = policy_components(v, pol, err, errsize);
+		if (r < 0)
+			goto out;
+		r = -EBADMSG;
+		pol->set |= CONF_POLICY_COMPONENTS;
+	}
+	if (policy_check(g, pol, err, errsize) < 0)
+		goto out;
+	memcpy(group, g, sizeof(g));
+	*ret = *pol;
+	r = 0;
+out:
+	free(pol);
+	json_decref(root);
+	return r;
+}
+
+int
+manifest_policy_emit(const char *group, const char *state,
+    const struct conf_policy *pol, struct buf *out)
+{
+	char	 text[CONF_SCHEDULE_TEXT_MAX];
+	json_t	*root, *a;
+	int	 i;
+
+	if (policy_check(group, pol, NULL, 0) < 0 ||
+	    !conf_valid_name(state, 0))
+		return -EINVAL;
+	root = json_pack("{s:s, s:s}", "group", group, "state", state);
+	if (root == NULL)
+		return -ENOMEM;
+	if (pol->set & CONF_POLICY_SCHEDULE) {
+		conf_schedule_format(&pol->schedule, text);
+		if (set_new(root, "schedule", json_string(text)) < 0)
+			goto nomem;
+	}
+	if ((pol->set & CONF_POLICY_WINDOW) && set_new(root, "window",
+	    json_integer((json_int_t)pol->window)) < 0)
+		goto nomem;
+	if ((pol->set & CONF_POLICY_SCHEDULED) && set_new(root, "scheduled",
+	    json_boolean(pol->scheduled)) < 0)
+		goto nomem;
+	if ((pol->set & CONF_POLICY_USER_MAY_DISABLE) && set_new(root,
+	    "user_may_disable", json_boolean(pol->user_may_disable)) < 0)
+		goto nomem;
+	if ((pol->set & CONF_POLICY_POST_UPDATE) && set_new(root,
+	    "post_update", json_string(pol->post_update)) < 0)
+		goto nomem;
+	if ((pol->set & CONF_POLICY_CONFIG_ONCE) && set_new(root,
+	    "config_once_per_day", json_boolean(pol->config_once_per_day)) < 0)
+		goto nomem;
+	if (pol->set & CONF_POLICY_COMPONENTS) {
+		a = json_array();
+		if (set_new(root, "components", a) < 0)
+			goto nomem;
+		for (i = 0; i < pol->ncomponents; i++)
+			if (json_array_append_new(a,
+			    json_string(pol->components[i])) < 0)
+				goto nomem;
+	}
+	return doc_emit(root, out);
+nomem:
+	json_decref(root);
+	return -ENOMEM;
+}

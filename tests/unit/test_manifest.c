@@ -1,7 +1,8 @@
 /*
  * Unit tests of manifest: building with manifest_new/manifest_add, the
  * canonical emit, parsing it back field by field, and the strict parser
- * on malformed, out-of-range and oversized input.
+ * on malformed, out-of-range and oversized input; the agents'
+ * enrolment, status and policy documents, each way.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -1137,6 +1138,885 @@ test_round_trip_leap_second(void)
 	buf_release(&b);
 }
 
+/* ---- agents' documents --------------------------------------------------- */
+
+#define ID1	"0123456789abcdef0123456789abcdef"
+#define TOK1	H1
+
+enum doc { DOC_ENROL, DOC_ENROLLED, DOC_STATUS, DOC_POLICY };
+
+static struct manifest_agent_status	 status_slot[2];	/* ~90 KB each */
+
+/* Parses an exact-size heap copy of text as a document of that kind;
+ * err gets the reason. */
+static int
+doc_parse(enum doc kind, const char *text, size_t n, char *err,
+    size_t errsize)
+{
+	struct manifest_enrol		 e;
+	struct manifest_enrolled	 d;
+	struct conf_policy		 pol;
+	char				 group[MANIFEST_NAME_MAX + 1];
+	char				*p;
+	int				 r = -EINVAL;
+
+	p = malloc(n > 0 ? n : 1);
+	if (p == NULL)
+		abort();
+	memcpy(p, text, n);
+	switch (kind) {
+	case DOC_ENROL:
+		r = manifest_enrol_parse(p, n, &e, err, errsize);
+		break;
+	case DOC_ENROLLED:
+		r = manifest_enrolled_parse(p, n, &d, err, errsize);
+		break;
+	case DOC_STATUS:
+		r = manifest_status_parse(p, n, &status_slot[1], err, errsize);
+		break;
+	case DOC_POLICY:
+		r = manifest_policy_parse(p, n, group, &pol, err, errsize);
+		break;
+	}
+	free(p);
+	return r;
+}
+
+/* text must be refused with want (-EBADMSG with a reason, or -E2BIG). */
+static void
+doc_bad(enum doc kind, const char *text, int want, const char *also,
+    int *ok)
+{
+	char	 err[256];
+	int	 r;
+
+	memset(err, 'X', sizeof(err));
+	r = doc_parse(kind, text, strlen(text), err, sizeof(err));
+	if (r != want || memchr(err, '\0', sizeof(err)) == NULL ||
+	    err[0] == '\0' || (also != NULL && strstr(err, also) == NULL)) {
+		fprintf(stderr, "doc %d [%s]: got %d [%.*s], want %d [%s]\n",
+		    (int)kind, text, r, (int)sizeof(err), err, want,
+		    also != NULL ? also : "");
+		*ok = 0;
+	}
+}
+
+/* Refusals every document shares: not JSON, not an object, duplicate
+ * members, NUL bytes, over MANIFEST_DOC_MAX. */
+static void
+test_docs_common(void)
+{
+	static const char	*bad[] = {
+		"", "{", "[]", "\"x\"", "1", "null", "{} {}", "{\"a\": 1,}",
+		"{\"hostname\": \"a\", \"hostname\": \"b\"}",
+	};
+	enum doc		 k;
+	struct buf		 b;
+	char			 err[256];
+	size_t			 i;
+	int			 ok = 1;
+
+	for (k = DOC_ENROL; k <= DOC_POLICY; k++) {
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+			doc_bad(k, bad[i], -EBADMSG, NULL, &ok);
+		/* a NUL byte in the text, and one in a string */
+		if (doc_parse(k, "{}\0", 3, err, sizeof(err)) != -EBADMSG)
+			ok = 0;
+		doc_bad(k, "{\"hostname\": \"a\\u0000b\", \"group\": "
+		    "\"a\\u0000\", \"id\": \"\\u0000\"}", -EBADMSG, NULL, &ok);
+	}
+	CHECK(ok);
+
+	/* MANIFEST_DOC_MAX bytes: parsed (here: valid); one more: -E2BIG */
+	buf_init(&b, 2 * MANIFEST_DOC_MAX);
+	CHECK_EQ(buf_puts(&b, "{\"hostname\": \"h\", \"pad\": \""), 0);
+	while (b.len < MANIFEST_DOC_MAX - 2)
+		CHECK_EQ(buf_append(&b, "x", 1), 0);
+	CHECK_EQ(buf_puts(&b, "\"}"), 0);
+	CHECK_EQ(b.len, MANIFEST_DOC_MAX);
+	CHECK_EQ(doc_parse(DOC_ENROL, b.ptr, b.len, err, sizeof(err)), 0);
+	CHECK_EQ(buf_puts(&b, " "), 0);
+	ok = 1;
+	for (k = DOC_ENROL; k <= DOC_POLICY; k++) {
+		memset(err, 0, sizeof(err));
+		if (doc_parse(k, b.ptr, b.len, err, sizeof(err)) != -E2BIG ||
+		    err[0] == '\0')
+			ok = 0;
+	}
+	CHECK(ok);
+	/* err may be NULL */
+	CHECK_EQ(manifest_enrol_parse("{", 1, &(struct manifest_enrol){ 0 },
+	    NULL, 0), -EBADMSG);
+	buf_release(&b);
+}
+
+static void
+test_enrol(void)
+{
+	static const char	 full[] = "{\"enroll_key\": \"7F3A-91C2-44D8\", "
+	    "\"hostname\": \"ws-17.example.net\", \"group\": \"lab\", "
+	    "\"later\": [1, {\"x\": null}]}";
+	struct manifest_enrol	 e, back;
+	struct buf		 b;
+	char			 err[256];
+
+	memset(&e, 0x5a, sizeof(e));
+	CHECK_EQ(manifest_enrol_parse(full, strlen(full), &e, err,
+	    sizeof(err)), 0);
+	CHECK(strcmp(e.enroll_key, "7F3A-91C2-44D8") == 0);
+	CHECK(strcmp(e.hostname, "ws-17.example.net") == 0);
+	CHECK(strcmp(e.group, "lab") == 0);
+	/* enroll_key and group may be absent */
+	memset(&e, 0x5a, sizeof(e));
+	CHECK_EQ(manifest_enrol_parse("{\"hostname\": \"h\"}", 17, &e, err,
+	    sizeof(err)), 0);
+	CHECK_EQ(e.enroll_key[0], '\0');
+	CHECK(strcmp(e.hostname, "h") == 0);
+	CHECK_EQ(e.group[0], '\0');
+
+	/* round trips, with and without the optional members */
+	buf_init(&b, MANIFEST_DOC_MAX);
+	CHECK_EQ(manifest_enrol_emit(&e, &b), 0);
+	CHECK(strcmp(b.ptr, "{\"hostname\": \"h\"}\n") == 0);
+	CHECK_EQ(manifest_enrol_parse(b.ptr, b.len, &back, err, sizeof(err)),
+	    0);
+	CHECK(memcmp(&e, &back, sizeof(e)) == 0 ||
+	    (strcmp(e.hostname, back.hostname) == 0 &&
+	    strcmp(e.group, back.group) == 0 &&
+	    strcmp(e.enroll_key, back.enroll_key) == 0));
+	memset(&e, 0, sizeof(e));
+	memcpy(e.enroll_key, "k\xc3\xa9y \"quoted\" \\",
+	    sizeof("k\xc3\xa9y \"quoted\" \\"));
+	memcpy(e.hostname, "h\xe2\x82\xac", 5);
+	memcpy(e.group, "g.1", 4);
+	buf_reset(&b);
+	CHECK_EQ(manifest_enrol_emit(&e, &b), 0);
+	memset(&back, 0x5a, sizeof(back));
+	CHECK_EQ(manifest_enrol_parse(b.ptr, b.len, &back, err, sizeof(err)),
+	    0);
+	CHECK(strcmp(back.enroll_key, e.enroll_key) == 0);
+	CHECK(strcmp(back.hostname, e.hostname) == 0);
+	CHECK(strcmp(back.group, e.group) == 0);
+
+	/* what would not parse does not emit */
+	e.hostname[0] = '\0';
+	CHECK_EQ(manifest_enrol_emit(&e, &b), -EINVAL);
+	memcpy(e.hostname, "a\tb", 4);
+	CHECK_EQ(manifest_enrol_emit(&e, &b), -EINVAL);
+	memcpy(e.hostname, "h", 2);
+	memcpy(e.group, "G", 2);
+	CHECK_EQ(manifest_enrol_emit(&e, &b), -EINVAL);
+	memcpy(e.group, "g", 2);
+	memcpy(e.enroll_key, "\xff", 2);
+	CHECK_EQ(manifest_enrol_emit(&e, &b), -EINVAL);
+	buf_release(&b);
+}
+
+static void
+test_enrol_bad(void)
+{
+	char	 text[1024], big[600];
+	int	 ok = 1;
+
+	doc_bad(DOC_ENROL, "{}", -EBADMSG, "hostname", &ok);
+	doc_bad(DOC_ENROL, "{\"enroll_key\": \"k\"}", -EBADMSG, "hostname",
+	    &ok);
+	doc_bad(DOC_ENROL, "{\"hostname\": \"\"}", -EBADMSG, "hostname", &ok);
+	doc_bad(DOC_ENROL, "{\"hostname\": 1}", -EBADMSG, "hostname", &ok);
+	doc_bad(DOC_ENROL, "{\"hostname\": null}", -EBADMSG, NULL, &ok);
+	doc_bad(DOC_ENROL, "{\"hostname\": \"a\\nb\"}", -EBADMSG, "hostname",
+	    &ok);
+	doc_bad(DOC_ENROL, "{\"hostname\": \"a\\u007f\"}", -EBADMSG, NULL,
+	    &ok);
+	doc_bad(DOC_ENROL, "{\"hostname\": \"a\\u0085\"}", -EBADMSG, NULL,
+	    &ok);
+	doc_bad(DOC_ENROL, "{\"hostname\": \"h\", \"group\": 3}", -EBADMSG,
+	    "group", &ok);
+	doc_bad(DOC_ENROL, "{\"hostname\": \"h\", \"group\": \"Lab\"}",
+	    -EBADMSG, "group", &ok);
+	doc_bad(DOC_ENROL, "{\"hostname\": \"h\", \"group\": \"a/b\"}",
+	    -EBADMSG, "group", &ok);
+	doc_bad(DOC_ENROL, "{\"hostname\": \"h\", \"group\": \"../x\"}",
+	    -EBADMSG, "group", &ok);
+	doc_bad(DOC_ENROL, "{\"hostname\": \"h\", \"enroll_key\": false}",
+	    -EBADMSG, "enroll_key", &ok);
+	doc_bad(DOC_ENROL, "{\"hostname\": \"h\", \"enroll_key\": \"a\\tb\"}",
+	    -EBADMSG, "enroll_key", &ok);
+	doc_bad(DOC_ENROL, "{\"hostname\": \"h\xc3\"}", -EBADMSG, NULL, &ok);
+
+	/* lengths: hostname 255, enroll_key 255 */
+	memset(big, 'h', sizeof(big));
+	snprintf(text, sizeof(text), "{\"hostname\": \"%.*s\"}",
+	    MANIFEST_HOST_MAX, big);
+	CHECK_EQ(doc_parse(DOC_ENROL, text, strlen(text), NULL, 0), 0);
+	snprintf(text, sizeof(text), "{\"hostname\": \"%.*s\"}",
+	    MANIFEST_HOST_MAX + 1, big);
+	doc_bad(DOC_ENROL, text, -EBADMSG, "hostname", &ok);
+	snprintf(text, sizeof(text), "{\"hostname\": \"h\", \"enroll_key\": "
+	    "\"%.*s\"}", CONF_VALUE_MAX - 1, big);
+	CHECK_EQ(doc_parse(DOC_ENROL, text, strlen(text), NULL, 0), 0);
+	snprintf(text, sizeof(text), "{\"hostname\": \"h\", \"enroll_key\": "
+	    "\"%.*s\"}", CONF_VALUE_MAX, big);
+	doc_bad(DOC_ENROL, text, -EBADMSG, "enroll_key", &ok);
+	memset(big, 'g', sizeof(big));
+	snprintf(text, sizeof(text), "{\"hostname\": \"h\", \"group\": "
+	    "\"%.*s\"}", MANIFEST_NAME_MAX, big);
+	CHECK_EQ(doc_parse(DOC_ENROL, text, strlen(text), NULL, 0), 0);
+	snprintf(text, sizeof(text), "{\"hostname\": \"h\", \"group\": "
+	    "\"%.*s\"}", MANIFEST_NAME_MAX + 1, big);
+	doc_bad(DOC_ENROL, text, -EBADMSG, "group", &ok);
+	CHECK(ok);
+}
+
+static void
+test_enrolled(void)
+{
+	static const char		 text[] = "{\"id\": \"" ID1 "\", "
+	    "\"token\": \"" TOK1 "\", \"state\": \"licensed\", "
+	    "\"group\": \"default\", \"extra\": true}";
+	struct manifest_enrolled	 e, back;
+	struct buf			 b;
+	char				 err[256];
+
+	CHECK_EQ(manifest_enrolled_parse(text, strlen(text), &e, err,
+	    sizeof(err)), 0);
+	CHECK(strcmp(e.id, ID1) == 0);
+	CHECK(strcmp(e.token, TOK1) == 0);
+	CHECK(strcmp(e.state, "licensed") == 0);
+	CHECK(strcmp(e.group, "default") == 0);
+
+	buf_init(&b, MANIFEST_DOC_MAX);
+	CHECK_EQ(manifest_enrolled_emit(&e, &b), 0);
+	CHECK(strcmp(b.ptr, "{\"id\": \"" ID1 "\", \"token\": \"" TOK1 "\", "
+	    "\"state\": \"licensed\", \"group\": \"default\"}\n") == 0);
+	memset(&back, 0x5a, sizeof(back));
+	CHECK_EQ(manifest_enrolled_parse(b.ptr, b.len, &back, err,
+	    sizeof(err)), 0);
+	CHECK(strcmp(back.id, e.id) == 0 && strcmp(back.token, e.token) == 0 &&
+	    strcmp(back.state, e.state) == 0 &&
+	    strcmp(back.group, e.group) == 0);
+	memcpy(e.state, "pending", 8);
+	buf_reset(&b);
+	CHECK_EQ(manifest_enrolled_emit(&e, &b), 0);
+	CHECK_EQ(manifest_enrolled_parse(b.ptr, b.len, &back, err,
+	    sizeof(err)), 0);
+	CHECK(strcmp(back.state, "pending") == 0);
+
+	memcpy(e.state, "current", 8);
+	CHECK_EQ(manifest_enrolled_emit(&e, &b), -EINVAL);
+	memcpy(e.state, "pending", 8);
+	e.id[0] = 'A';
+	CHECK_EQ(manifest_enrolled_emit(&e, &b), -EINVAL);
+	e.id[0] = '0';
+	e.token[63] = '\0';
+	CHECK_EQ(manifest_enrolled_emit(&e, &b), -EINVAL);
+	buf_release(&b);
+}
+
+static void
+test_enrolled_bad(void)
+{
+	static const struct {
+		const char	*from, *to, *why;
+	}			 v[] = {
+		{ "\"" ID1 "\"", "\"" ID1 "0\"", "id" },
+		{ "\"" ID1 "\"", "\"0123456789abcdef0123456789abcde\"", "id" },
+		{ "\"" ID1 "\"", "\"0123456789ABCDEF0123456789abcdef\"", "id" },
+		{ "\"" ID1 "\"", "\"0123456789abcdeg0123456789abcdef\"", "id" },
+		{ "\"" ID1 "\"", "1", "id" },
+		{ "\"id\"", "\"ID\"", "id" },
+		{ "\"" TOK1 "\"", "\"" H1 "0\"", "token" },
+		{ "\"" TOK1 "\"", "\"" ID1 "\"", "token" },
+		{ "\"" TOK1 "\"", "\"0123456789ABCDEF0123456789abcdef"
+		    "0123456789abcdef0123456789abcdef\"", "token" },
+		{ "\"token\"", "\"tokens\"", "token" },
+		{ "\"licensed\"", "\"current\"", "state" },
+		{ "\"licensed\"", "\"Licensed\"", "state" },
+		{ "\"licensed\"", "\"licensed-and-more-than-16\"", "state" },
+		{ "\"licensed\"", "[]", "state" },
+		{ "\"default\"", "\"\"", "group" },
+		{ "\"default\"", "\"a/b\"", "group" },
+		{ "\"default\"", "null", "group" },
+		{ "\"group\"", "\"groups\"", "group" },
+	};
+	static const char	 text[] = "{\"id\": \"" ID1 "\", "
+	    "\"token\": \"" TOK1 "\", \"state\": \"licensed\", "
+	    "\"group\": \"default\"}";
+	size_t			 i;
+	char			*t;
+	int			 ok = 1;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		t = variant(text, v[i].from, v[i].to);
+		doc_bad(DOC_ENROLLED, t, -EBADMSG, v[i].why, &ok);
+		free(t);
+	}
+	CHECK(ok);
+}
+
+static const char	 status_full[] =
+    "{\"hostname\": \"ws-17\", \"agent_version\": \"0.4.0\", "
+    "\"notify\": \"http://[::]:9137/v1/notify\", \"result\": \"failed\", "
+    "\"message\": \"post_update: exit 3 \xe2\x80\x94 see log\", "
+    "\"group\": \"lab\", \"keys\": [\"0123456789abcdef\", "
+    "\"FEDCBA9876543210\"], \"time\": \"2026-11-22T10:00:00Z\", "
+    "\"installed\": [{\"name\": \"virus-pattern\", \"version\": 3, "
+    "\"sha256\": \"" H1 "\"}, {\"name\": \"config/lab\", \"version\": 1, "
+    "\"sha256\": \"" H2 "\", \"size\": 5}], \"future\": {}}";
+
+static int
+status_same(const struct manifest_agent_status *a,
+    const struct manifest_agent_status *b)
+{
+	size_t	 i;
+
+	if (strcmp(a->hostname, b->hostname) != 0 ||
+	    strcmp(a->agent_version, b->agent_version) != 0 ||
+	    strcmp(a->notify, b->notify) != 0 || a->ok != b->ok ||
+	    strcmp(a->message, b->message) != 0 ||
+	    strcmp(a->group, b->group) != 0 || a->nkeys != b->nkeys ||
+	    a->time != b->time || a->ninstalled != b->ninstalled)
+		return 0;
+	for (i = 0; i < a->nkeys; i++)
+		if (strcmp(a->keys[i], b->keys[i]) != 0)
+			return 0;
+	for (i = 0; i < a->ninstalled; i++)
+		if (strcmp(a->installed[i].name, b->installed[i].name) != 0 ||
+		    a->installed[i].version != b->installed[i].version ||
+		    strcmp(a->installed[i].sha256, b->installed[i].sha256) != 0)
+			return 0;
+	return 1;
+}
+
+static void
+test_status(void)
+{
+	struct manifest_agent_status	*st = &status_slot[0], *back;
+	struct buf			 b;
+	char				 err[256];
+	time_t				 t;
+
+	back = calloc(1, sizeof(*back));
+	CHECK(back != NULL);
+	if (back == NULL)
+		return;
+	memset(st, 0x5a, sizeof(*st));
+	CHECK_EQ(manifest_status_parse(status_full, strlen(status_full), st,
+	    err, sizeof(err)), 0);
+	CHECK(strcmp(st->hostname, "ws-17") == 0);
+	CHECK(strcmp(st->agent_version, "0.4.0") == 0);
+	CHECK(strcmp(st->notify, "http://[::]:9137/v1/notify") == 0);
+	CHECK_EQ(st->ok, 0);
+	CHECK(strcmp(st->message, "post_update: exit 3 \xe2\x80\x94 see log") ==
+	    0);
+	CHECK(strcmp(st->group, "lab") == 0);
+	CHECK_EQ(st->nkeys, 2);
+	CHECK(strcmp(st->keys[0], "0123456789ABCDEF") == 0);	/* upper */
+	CHECK(strcmp(st->keys[1], "FEDCBA9876543210") == 0);
+	CHECK_EQ(ts_parse("2026-11-22T10:00:00Z", TS_LEN, &t), 0);
+	CHECK_EQ(st->time, t);
+	CHECK_EQ(st->ninstalled, 2);
+	CHECK(strcmp(st->installed[0].name, "virus-pattern") == 0);
+	CHECK_EQ(st->installed[0].version, 3);
+	CHECK(strcmp(st->installed[0].sha256, H1) == 0);
+	CHECK(strcmp(st->installed[1].name, "config/lab") == 0);
+	CHECK_EQ(st->installed[1].version, 1);
+
+	/* round trip */
+	buf_init(&b, MANIFEST_DOC_MAX);
+	CHECK_EQ(manifest_status_emit(st, &b), 0);
+	CHECK(b.len > 0 && b.ptr[b.len - 1] == '\n');
+	memset(back, 0x5a, sizeof(*back));
+	CHECK_EQ(manifest_status_parse(b.ptr, b.len, back, err, sizeof(err)),
+	    0);
+	CHECK(status_same(st, back));
+
+	/* the least: no time, no keys, nothing installed, result ok */
+	memset(st, 0x5a, sizeof(*st));
+	CHECK_EQ(manifest_status_parse("{\"hostname\": \"h\", "
+	    "\"agent_version\": \"1\", \"result\": \"ok\"}", 55, st, err,
+	    sizeof(err)), 0);
+	CHECK_EQ(st->ok, 1);
+	CHECK_EQ(st->notify[0], '\0');
+	CHECK_EQ(st->message[0], '\0');
+	CHECK_EQ(st->group[0], '\0');
+	CHECK_EQ(st->nkeys, 0);
+	CHECK_EQ(st->time, 0);
+	CHECK_EQ(st->ninstalled, 0);
+	buf_reset(&b);
+	CHECK_EQ(manifest_status_emit(st, &b), 0);
+	CHECK(strstr(b.ptr, "\"time\"") == NULL);	/* none yet */
+	CHECK_EQ(manifest_status_parse(b.ptr, b.len, back, err, sizeof(err)),
+	    0);
+	CHECK(status_same(st, back));
+
+	/* what would not parse does not emit */
+	st->nkeys = 1;
+	memcpy(st->keys[0], "0123456789abcdef", 17);	/* emit wants upper */
+	CHECK_EQ(manifest_status_emit(st, &b), -EINVAL);
+	st->nkeys = 0;
+	st->time = -1;
+	CHECK_EQ(manifest_status_emit(st, &b), -EINVAL);
+	st->time = (time_t)253402300800;		/* year 10000 */
+	CHECK_EQ(manifest_status_emit(st, &b), -EINVAL);
+	st->time = 0;
+	st->ninstalled = MANIFEST_INSTALLED_MAX + 1;
+	CHECK_EQ(manifest_status_emit(st, &b), -EINVAL);
+	st->ninstalled = 1;
+	memcpy(st->installed[0].name, "a", 2);
+	st->installed[0].version = 0;
+	memcpy(st->installed[0].sha256, H1, 65);
+	CHECK_EQ(manifest_status_emit(st, &b), -EINVAL);
+	st->installed[0].version = 1;
+	CHECK_EQ(manifest_status_emit(st, &b), 0);
+	memcpy(st->notify, "ftp://x", 8);
+	CHECK_EQ(manifest_status_emit(st, &b), -EINVAL);
+	buf_release(&b);
+	free(back);
+}
+
+/* Every cap, filled exactly, round-trips; over it is refused. */
+static void
+test_status_caps(void)
+{
+	struct manifest_agent_status	*st = &status_slot[0], *back;
+	struct buf			 b, t;
+	char				 err[256];
+	size_t				 i;
+	int				 ok = 1;
+
+	back = calloc(1, sizeof(*back));
+	CHECK(back != NULL);
+	if (back == NULL)
+		return;
+	memset(st, 0, sizeof(*st));
+	memset(st->hostname, 'h', MANIFEST_HOST_MAX);
+	memset(st->agent_version, 'v', MANIFEST_VERSION_TEXT_MAX);
+	memcpy(st->notify, "https://", 8);
+	memset(st->notify + 8, 'n', MANIFEST_URL_MAX - 9);
+	memset(st->message, 'm', MANIFEST_TEXT_MAX);
+	memset(st->group, 'g', MANIFEST_NAME_MAX);
+	st->ok = 1;
+	st->time = (time_t)253402300799;
+	st->nkeys = MANIFEST_KEYS_MAX;
+	for (i = 0; i < st->nkeys; i++)
+		snprintf(st->keys[i], sizeof(st->keys[i]), "%016zX", i);
+	st->ninstalled = MANIFEST_INSTALLED_MAX;
+	for (i = 0; i < st->ninstalled; i++) {
+		snprintf(st->installed[i].name, sizeof(st->installed[i].name),
+		    "c/%zu", i);
+		st->installed[i].version = MANIFEST_NUMBER_MAX - i;
+		memcpy(st->installed[i].sha256, i % 2 ? H1 : H2, 65);
+	}
+	buf_init(&b, MANIFEST_DOC_MAX);
+	CHECK_EQ(manifest_status_emit(st, &b), 0);
+	CHECK(b.len <= MANIFEST_DOC_MAX);
+	CHECK_EQ(manifest_status_parse(b.ptr, b.len, back, err, sizeof(err)),
+	    0);
+	CHECK(status_same(st, back));
+
+	/* one key too many, one installed too many: -E2BIG */
+	buf_init(&t, 2 * MANIFEST_DOC_MAX);
+	CHECK_EQ(buf_puts(&t, "{\"hostname\": \"h\", \"agent_version\": \"1\", "
+	    "\"result\": \"ok\", \"keys\": ["), 0);
+	for (i = 0; i <= MANIFEST_KEYS_MAX; i++)
+		CHECK_EQ(buf_printf(&t, "%s\"%016zx\"", i ? ", " : "", i), 0);
+	CHECK_EQ(buf_puts(&t, "]}"), 0);
+	doc_bad(DOC_STATUS, t.ptr, -E2BIG, "keys", &ok);
+	buf_reset(&t);
+	CHECK_EQ(buf_puts(&t, "{\"hostname\": \"h\", \"agent_version\": \"1\", "
+	    "\"result\": \"ok\", \"installed\": ["), 0);
+	for (i = 0; i <= MANIFEST_INSTALLED_MAX; i++)
+		CHECK_EQ(buf_printf(&t, "%s{\"name\": \"c%zu\", \"version\": 1, "
+		    "\"sha256\": \"" H1 "\"}", i ? ", " : "", i), 0);
+	CHECK_EQ(buf_puts(&t, "]}"), 0);
+	doc_bad(DOC_STATUS, t.ptr, -E2BIG, "installed", &ok);
+	CHECK(ok);
+	buf_release(&t);
+	buf_release(&b);
+	free(back);
+}
+
+static void
+test_status_bad(void)
+{
+	static const struct {
+		const char	*from, *to, *why;
+	}			 v[] = {
+		{ "\"ws-17\"", "\"\"", "hostname" },
+		{ "\"ws-17\"", "\"ws\\u000017\"", NULL },
+		{ "\"ws-17\"", "\"ws\\r17\"", "hostname" },
+		{ "\"hostname\"", "\"host\"", "hostname" },
+		{ "\"0.4.0\"", "\"\"", "agent_version" },
+		{ "\"0.4.0\"", "0.4", "agent_version" },
+		{ "\"0.4.0\"", "\"0.4.0-with-a-very-long-suffix-x-y\"",
+		    "agent_version" },
+		{ "\"agent_version\"", "\"version\"", "agent_version" },
+		{ "\"http://[::]:9137/v1/notify\"", "\"ftp://x\"", "notify" },
+		{ "\"http://[::]:9137/v1/notify\"", "\"x\"", "notify" },
+		{ "\"http://[::]:9137/v1/notify\"", "\"http://a b\"", "notify" },
+		{ "\"http://[::]:9137/v1/notify\"", "\"http://a\\tb\"",
+		    "notify" },
+		{ "\"http://[::]:9137/v1/notify\"", "null", "notify" },
+		{ "\"failed\"", "\"error\"", "result" },
+		{ "\"failed\"", "\"OK\"", "result" },
+		{ "\"failed\"", "true", "result" },
+		{ "\"result\"", "\"results\"", "result" },
+		{ "\"post_update", "\"\\u001b[31mpost_update", "message" },
+		{ "\"post_update", "\"\\u009bpost_update", "message" },
+		{ "\"post_update: exit 3 \xe2\x80\x94 see log\"", "[\"x\"]",
+		    "message" },
+		{ "\"lab\"", "\"Lab\"", "group" },
+		{ "\"lab\"", "\"a/b\"", "group" },
+		{ "[\"0123456789abcdef\", \"FEDCBA9876543210\"]",
+		    "\"0123456789abcdef\"", "keys" },
+		{ "\"0123456789abcdef\"", "\"0123456789abcde\"", "key" },
+		{ "\"0123456789abcdef\"", "\"0123456789abcdef0\"", "key" },
+		{ "\"0123456789abcdef\"", "\"0123456789abcdeg\"", "key" },
+		{ "\"0123456789abcdef\"", "\"FEDCBA9876543210\"", "twice" },
+		{ "\"0123456789abcdef\"", "\"fedcba9876543210\"", "twice" },
+		{ "\"0123456789abcdef\"", "12", "key" },
+		{ "\"2026-11-22T10:00:00Z\"", "\"2026-11-22 10:00:00\"", "time" },
+		{ "\"2026-11-22T10:00:00Z\"", "\"2026-11-22T10:00:00+00:00\"",
+		    "time" },
+		{ "\"2026-11-22T10:00:00Z\"", "1795000000", "time" },
+		{ "\"2026-11-22T10:00:00Z\"", "\"\"", "time" },
+		{ "\"installed\": [", "\"installed\": 5, \"x\": [", "installed" },
+		{ "[{\"name\": \"virus-pattern\"", "[3, {\"name\": \"x\"",
+		    "installed" },
+		{ "\"virus-pattern\"", "\"Virus\"", "name" },
+		{ "\"virus-pattern\"", "\"config/lab\"", "twice" },
+		{ "\"virus-pattern\"", "\"a//b\"", "name" },
+		{ "\"version\": 3", "\"version\": 0", "version" },
+		{ "\"version\": 3", "\"version\": -1", "version" },
+		{ "\"version\": 3", "\"version\": 9007199254740993", "version" },
+		{ "\"version\": 3", "\"version\": 3.0", "version" },
+		{ "\"version\": 3", "\"version\": \"3\"", "version" },
+		{ "\"version\": 3", "\"ver\": 3", "version" },
+		{ "\"sha256\": \"" H1, "\"sha256\": \"" H1 "0", "sha256" },
+		{ "\"" H2 "\"", "\"0123456789ABCDEF0123456789abcdef"
+		    "0123456789abcdef0123456789abcdef\"", "sha256" },
+		{ "\"sha256\": \"" H1 "\"", "\"hash\": \"" H1 "\"", "sha256" },
+	};
+	size_t			 i;
+	char			*t;
+	int			 ok = 1;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		t = variant(status_full, v[i].from, v[i].to);
+		doc_bad(DOC_STATUS, t, -EBADMSG, v[i].why, &ok);
+		free(t);
+	}
+	CHECK(ok);
+}
+
+static void
+test_status_limits(void)
+{
+	char	 text[4096], big[2048];
+	int	 ok = 1;
+
+	memset(big, 'm', sizeof(big));
+	snprintf(text, sizeof(text), "{\"hostname\": \"h\", \"agent_version\": "
+	    "\"1\", \"result\": \"ok\", \"message\": \"%.*s\"}",
+	    MANIFEST_TEXT_MAX, big);
+	CHECK_EQ(doc_parse(DOC_STATUS, text, strlen(text), NULL, 0), 0);
+	snprintf(text, sizeof(text), "{\"hostname\": \"h\", \"agent_version\": "
+	    "\"1\", \"result\": \"ok\", \"message\": \"%.*s\"}",
+	    MANIFEST_TEXT_MAX + 1, big);
+	doc_bad(DOC_STATUS, text, -EBADMSG, "message", &ok);
+	/* the notify URL: under MANIFEST_URL_MAX bytes */
+	snprintf(text, sizeof(text), "{\"hostname\": \"h\", \"agent_version\": "
+	    "\"1\", \"result\": \"ok\", \"notify\": \"http://%.*s\"}",
+	    MANIFEST_URL_MAX - 8, big);
+	CHECK_EQ(doc_parse(DOC_STATUS, text, strlen(text), NULL, 0), 0);
+	snprintf(text, sizeof(text), "{\"hostname\": \"h\", \"agent_version\": "
+	    "\"1\", \"result\": \"ok\", \"notify\": \"http://%.*s\"}",
+	    MANIFEST_URL_MAX - 7, big);
+	doc_bad(DOC_STATUS, text, -EBADMSG, "notify", &ok);
+	/* an empty notify is none */
+	snprintf(text, sizeof(text), "{\"hostname\": \"h\", \"agent_version\": "
+	    "\"1\", \"result\": \"ok\", \"notify\": \"\", \"keys\": [], "
+	    "\"installed\": []}");
+	CHECK_EQ(doc_parse(DOC_STATUS, text, strlen(text), NULL, 0), 0);
+	CHECK(ok);
+}
+
+/* ---- policy ---- */
+
+static void
+test_policy_parse(void)
+{
+	static const char	 full[] = "{\"group\": \"lab\", \"state\": "
+	    "\"current\", \"schedule\": \"weekly mon 12:00\", \"window\": 7200, "
+	    "\"scheduled\": false, \"user_may_disable\": false, "
+	    "\"post_update\": \"/usr/bin/scan --now\", "
+	    "\"config_once_per_day\": true, \"components\": [\"virus-pattern\", "
+	    "\"config/lab\"], \"new_key\": 1}";
+	static const char	 empty_sel[] = "{\"group\": \"g\", \"state\": "
+	    "\"s\", \"components\": [], \"window\": 0, \"post_update\": \"\"}";
+	struct conf_policy	 p, d;
+	char			 group[MANIFEST_NAME_MAX + 1], err[256];
+
+	memset(&p, 0x5a, sizeof(p));
+	CHECK_EQ(manifest_policy_parse(full, strlen(full), group, &p, err,
+	    sizeof(err)), 0);
+	CHECK(strcmp(group, "lab") == 0);
+	CHECK_EQ(p.set, 0x7f);
+	CHECK_EQ(p.schedule.kind, CONF_WEEKLY);
+	CHECK_EQ(p.schedule.wday, 1);
+	CHECK_EQ(p.schedule.hour, 12);
+	CHECK_EQ(p.window, 7200);
+	CHECK_EQ(p.scheduled, 0);
+	CHECK_EQ(p.user_may_disable, 0);
+	CHECK(strcmp(p.post_update, "/usr/bin/scan --now") == 0);
+	CHECK_EQ(p.config_once_per_day, 1);
+	CHECK_EQ(p.ncomponents, 2);
+	CHECK(strcmp(p.components[1], "config/lab") == 0);
+
+	/* only the group and the state: nothing set, the defaults */
+	memset(&p, 0x5a, sizeof(p));
+	CHECK_EQ(manifest_policy_parse("{\"group\": \"default\", \"state\": "
+	    "\"pending\"}", 40, group, &p, err, sizeof(err)), 0);
+	CHECK(strcmp(group, "default") == 0);
+	conf_policy_defaults(&d);
+	CHECK(memcmp(&p, &d, sizeof(p)) == 0);
+
+	/* an empty selection is set: all the license allows */
+	CHECK_EQ(manifest_policy_parse(empty_sel, strlen(empty_sel), group, &p,
+	    err, sizeof(err)), 0);
+	CHECK_EQ(p.set, CONF_POLICY_COMPONENTS | CONF_POLICY_WINDOW |
+	    CONF_POLICY_POST_UPDATE);
+	CHECK_EQ(p.ncomponents, 0);
+	CHECK_EQ(p.window, 0);
+}
+
+static void
+test_policy_bad(void)
+{
+	static const struct {
+		const char	*from, *to, *why;
+	}			 v[] = {
+		{ "\"lab\"", "\"Lab\"", "group" },
+		{ "\"lab\"", "\"\"", "group" },
+		{ "\"lab\"", "7", "group" },
+		{ "\"group\"", "\"grp\"", "group" },
+		{ "\"current\"", "\"\"", "state" },
+		{ "\"current\"", "\"Current\"", "state" },
+		{ "\"current\"", "false", "state" },
+		{ "\"state\"", "\"st\"", "state" },
+		{ "\"weekly mon 12:00\"", "\"hourly\"", "schedule" },
+		{ "\"weekly mon 12:00\"", "\"every 0s\"", "schedule" },
+		{ "\"weekly mon 12:00\"", "\"weekly mon 12:00 x\"", "schedule" },
+		{ "\"weekly mon 12:00\"", "\"every 600000000000000000000s\"",
+		    "schedule" },
+		{ "\"weekly mon 12:00\"", "3600", "schedule" },
+		{ "7200", "-1", "window" },
+		{ "7200", "1.5", "window" },
+		{ "7200", "\"2h\"", "window" },
+		{ "7200", "316224001", "window" },
+		{ "\"scheduled\": false", "\"scheduled\": 0", "scheduled" },
+		{ "\"scheduled\": false", "\"scheduled\": \"no\"", "scheduled" },
+		{ "\"user_may_disable\": false", "\"user_may_disable\": null",
+		    "user_may_disable" },
+		{ "\"config_once_per_day\": true", "\"config_once_per_day\": 1",
+		    "config_once_per_day" },
+		{ "\"/usr/bin/scan --now\"", "\"a\\nb\"", "post_update" },
+		{ "\"/usr/bin/scan --now\"", "\"a\\u0000b\"", NULL },
+		{ "\"/usr/bin/scan --now\"", "[]", "post_update" },
+		{ "[\"virus-pattern\", \"config/lab\"]", "\"virus-pattern\"",
+		    "components" },
+		{ "\"virus-pattern\"", "\"Virus\"", "component" },
+		{ "\"virus-pattern\"", "\"../x\"", "component" },
+		{ "\"virus-pattern\"", "\"config/lab\"", "twice" },
+		{ "\"virus-pattern\"", "1", "component" },
+		{ "\"virus-pattern\"", "\"virus\\u0000x\"", NULL },
+	};
+	struct buf		 b;
+	char			 text[512], big[300];
+	size_t			 i;
+	char			*t;
+	int			 ok = 1;
+	static const char	 full[] = "{\"group\": \"lab\", \"state\": "
+	    "\"current\", \"schedule\": \"weekly mon 12:00\", \"window\": 7200, "
+	    "\"scheduled\": false, \"user_may_disable\": false, "
+	    "\"post_update\": \"/usr/bin/scan --now\", "
+	    "\"config_once_per_day\": true, \"components\": [\"virus-pattern\", "
+	    "\"config/lab\"]}";
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		t = variant(full, v[i].from, v[i].to);
+		doc_bad(DOC_POLICY, t, -EBADMSG, v[i].why, &ok);
+		free(t);
+	}
+	/* a long component name */
+	memset(big, 'c', sizeof(big));
+	snprintf(text, sizeof(text), "{\"group\": \"g\", \"state\": \"s\", "
+	    "\"components\": [\"%.*s\"]}", CONF_NAME_MAX, big);
+	CHECK_EQ(doc_parse(DOC_POLICY, text, strlen(text), NULL, 0), 0);
+	snprintf(text, sizeof(text), "{\"group\": \"g\", \"state\": \"s\", "
+	    "\"components\": [\"%.*s\"]}", CONF_NAME_MAX + 1, big);
+	doc_bad(DOC_POLICY, text, -EBADMSG, "component", &ok);
+
+	/* CONF_SELECT_MAX components; one more: -E2BIG */
+	buf_init(&b, MANIFEST_DOC_MAX);
+	CHECK_EQ(buf_puts(&b, "{\"group\": \"g\", \"state\": \"s\", "
+	    "\"components\": [\"c\""), 0);
+	for (i = 1; i < CONF_SELECT_MAX; i++)
+		CHECK_EQ(buf_printf(&b, ", \"c%zu\"", i), 0);
+	CHECK_EQ(buf_puts(&b, "]}"), 0);
+	CHECK_EQ(doc_parse(DOC_POLICY, b.ptr, b.len, NULL, 0), 0);
+	b.len -= 2;
+	CHECK_EQ(buf_puts(&b, ", \"more\"]}"), 0);
+	doc_bad(DOC_POLICY, b.ptr, -E2BIG, "components", &ok);
+	buf_release(&b);
+	CHECK(ok);
+}
+
+/* Only the keys set are emitted; every subset round-trips. */
+static void
+test_policy_emit(void)
+{
+	struct conf_policy	 p, back;
+	struct buf		 b;
+	char			 group[MANIFEST_NAME_MAX + 1], err[256];
+	unsigned		 set;
+	int			 ok = 1;
+
+	conf_policy_defaults(&p);
+	buf_init(&b, MANIFEST_DOC_MAX);
+	CHECK_EQ(manifest_policy_emit("default", "licensed", &p, &b), 0);
+	CHECK(strcmp(b.ptr, "{\"group\": \"default\", \"state\": "
+	    "\"licensed\"}\n") == 0);
+
+	CHECK_EQ(conf_schedule_parse("every 90m", &p.schedule), 0);
+	p.window = 0;
+	p.scheduled = 0;
+	p.user_may_disable = 1;
+	memcpy(p.post_update, "run \"x\" \xc3\xa9", 11);
+	p.config_once_per_day = 1;
+	p.ncomponents = 2;
+	memcpy(p.components[0], "a", 2);
+	memcpy(p.components[1], "b/c", 4);
+	p.set = 0x7f;
+	buf_reset(&b);
+	CHECK_EQ(manifest_policy_emit("lab", "current", &p, &b), 0);
+	CHECK(strcmp(b.ptr, "{\"group\": \"lab\", \"state\": \"current\", "
+	    "\"schedule\": \"every 90m\", \"window\": 0, \"scheduled\": false, "
+	    "\"user_may_disable\": true, \"post_update\": "
+	    "\"run \\\"x\\\" \xc3\xa9\", \"config_once_per_day\": true, "
+	    "\"components\": [\"a\", \"b/c\"]}\n") == 0);
+	if (strstr(b.ptr, "every 90m") == NULL)
+		fprintf(stderr, "%s", b.ptr);
+
+	for (set = 0; set <= 0x7f; set++) {
+		p.set = set;
+		buf_reset(&b);
+		if (manifest_policy_emit("lab", "current", &p, &b) < 0 ||
+		    manifest_policy_parse(b.ptr, b.len, group, &back, err,
+		    sizeof(err)) < 0) {
+			ok = 0;
+			continue;
+		}
+		if (back.set != set || strcmp(group, "lab") != 0)
+			ok = 0;
+		/* merged over the defaults: the same as p where set */
+		if (((set & CONF_POLICY_SCHEDULE) && back.schedule.every !=
+		    5400) ||
+		    ((set & CONF_POLICY_WINDOW) && back.window != 0) ||
+		    ((set & CONF_POLICY_SCHEDULED) && back.scheduled != 0) ||
+		    ((set & CONF_POLICY_POST_UPDATE) &&
+		    strcmp(back.post_update, p.post_update) != 0) ||
+		    ((set & CONF_POLICY_CONFIG_ONCE) &&
+		    back.config_once_per_day != 1) ||
+		    ((set & CONF_POLICY_COMPONENTS) && back.ncomponents != 2) ||
+		    (!(set & CONF_POLICY_COMPONENTS) && back.ncomponents != 0) ||
+		    (!(set & CONF_POLICY_WINDOW) && back.window != 600))
+			ok = 0;
+	}
+	CHECK(ok);
+
+	/* daily and weekly schedules */
+	p.set = CONF_POLICY_SCHEDULE;
+	CHECK_EQ(conf_schedule_parse("weekly fri 02:05", &p.schedule), 0);
+	buf_reset(&b);
+	CHECK_EQ(manifest_policy_emit("g", "s", &p, &b), 0);
+	CHECK(strstr(b.ptr, "\"schedule\": \"weekly fri 02:05\"") != NULL);
+	CHECK_EQ(manifest_policy_parse(b.ptr, b.len, group, &back, err,
+	    sizeof(err)), 0);
+	CHECK_EQ(back.schedule.kind, CONF_WEEKLY);
+	CHECK_EQ(back.schedule.wday, 5);
+	CHECK_EQ(back.schedule.minute, 5);
+
+	/* what would not parse does not emit */
+	CHECK_EQ(manifest_policy_emit("G", "s", &p, &b), -EINVAL);
+	CHECK_EQ(manifest_policy_emit("g", "", &p, &b), -EINVAL);
+	p.schedule.hour = 24;
+	CHECK_EQ(manifest_policy_emit("g", "s", &p, &b), -EINVAL);
+	p.set = 0;				/* not set: not checked */
+	CHECK_EQ(manifest_policy_emit("g", "s", &p, &b), 0);
+	p.set = CONF_POLICY_SCHEDULE;
+	p.schedule.kind = CONF_EVERY;
+	p.schedule.every = 0;
+	CHECK_EQ(manifest_policy_emit("g", "s", &p, &b), -EINVAL);
+	p.set = CONF_POLICY_WINDOW;
+	p.window = -1;
+	CHECK_EQ(manifest_policy_emit("g", "s", &p, &b), -EINVAL);
+	p.set = CONF_POLICY_POST_UPDATE;
+	memcpy(p.post_update, "a\nb", 4);
+	CHECK_EQ(manifest_policy_emit("g", "s", &p, &b), -EINVAL);
+	p.set = CONF_POLICY_COMPONENTS;
+	p.ncomponents = CONF_SELECT_MAX + 1;
+	CHECK_EQ(manifest_policy_emit("g", "s", &p, &b), -EINVAL);
+	p.ncomponents = 2;
+	memcpy(p.components[1], "a", 2);		/* twice */
+	CHECK_EQ(manifest_policy_emit("g", "s", &p, &b), -EINVAL);
+	/* over the buffer's cap */
+	buf_release(&b);
+	buf_init(&b, 10);
+	p.set = 0;
+	CHECK_EQ(manifest_policy_emit("g", "s", &p, &b), -E2BIG);
+	buf_release(&b);
+}
+
+/* A [group] of cascade.conf to the agent: emit, parse, merge over the
+ * agent's own policy. */
+static void
+test_policy_from_conf(void)
+{
+	static struct conf		 c;
+	static const char		 text[] = "[group lab]\n"
+	    "schedule = every 4h\npost_update = scan\ncomponents = a b\n";
+	const struct conf_group		*g;
+	struct conf_policy		 mine, theirs;
+	struct buf			 b;
+	char				 err[CONF_ERROR_MAX];
+	char				 group[MANIFEST_NAME_MAX + 1];
+
+	conf_defaults(&c);
+	CHECK_EQ(conf_parse(&c, text, strlen(text), err), 0);
+	g = conf_group_find(&c, "lab");
+	CHECK(g != NULL);
+	if (g == NULL)
+		return;
+	buf_init(&b, MANIFEST_DOC_MAX);
+	CHECK_EQ(manifest_policy_emit(g->name, "licensed", &g->policy, &b), 0);
+	CHECK(strstr(b.ptr, "window") == NULL);
+	CHECK_EQ(manifest_policy_parse(b.ptr, b.len, group, &theirs, err,
+	    sizeof(err)), 0);
+	CHECK(strcmp(group, "lab") == 0);
+	CHECK_EQ(theirs.set, g->policy.set);
+	conf_policy_defaults(&mine);
+	mine.window = 60;
+	memcpy(mine.post_update, "mine", 5);
+	conf_policy_merge(&mine, &theirs);
+	CHECK_EQ(mine.schedule.every, 4 * 3600);
+	CHECK_EQ(mine.window, 60);
+	CHECK(strcmp(mine.post_update, "scan") == 0);
+	CHECK_EQ(mine.ncomponents, 2);
+	buf_release(&b);
+}
+
 int
 main(void)
 {
@@ -1172,5 +2052,18 @@ main(void)
 	RUN(test_parse_too_many);
 	RUN(test_deep);
 	RUN(test_round_trip_leap_second);
+	RUN(test_docs_common);
+	RUN(test_enrol);
+	RUN(test_enrol_bad);
+	RUN(test_enrolled);
+	RUN(test_enrolled_bad);
+	RUN(test_status);
+	RUN(test_status_caps);
+	RUN(test_status_bad);
+	RUN(test_status_limits);
+	RUN(test_policy_parse);
+	RUN(test_policy_bad);
+	RUN(test_policy_emit);
+	RUN(test_policy_from_conf);
 	return check_end();
 }
