@@ -1,11 +1,13 @@
 /*
  * fleet_sim: N simulated cascade agents in one process, against one
  * `cascade serve`, for bench/fleet (which starts the server, runs this and
- * prints the table). Not part of the product: it uses libcurl's multi
- * interface directly (curl_multi_socket_action on epoll; curl_multi_poll
- * over 10,000 sockets would cost more than the server it measures), which
- * the product keeps to src/fetch.c; the JSON documents it parses go
- * through manifest.c as everywhere else.
+ * prints the table). The product uses libcurl from src/fetch.c only;
+ * this tool is not part of the product, and fetch.c's one transfer at a
+ * time cannot hold 10,000 long-polls in one process, so it uses libcurl's
+ * multi interface itself (curl_multi_socket_action on epoll:
+ * curl_multi_poll over 10,000 sockets would cost more than the server it
+ * measures). The JSON documents go through manifest.c as everywhere
+ * else.
  *
  * Each agent does what a cascade-agent in `notify = longpoll` mode does:
  *   setup   POST /v1/agents {"hostname": "sim-N"} (201), GET
@@ -72,7 +74,7 @@
 #define SIM_EVENTS_SLACK_S	30		/* events: wait + this */
 #define SIM_SAMPLE_MS		100		/* server RSS samples */
 #define SIM_SETTLE_MS		1000		/* after setup, before idle */
-#define SIM_GROUP		50		/* agents per host name */
+#define SIM_GROUP		50		/* agents per multi handle */
 
 enum req {
 	R_NONE, R_ENROL, R_POLICY, R_STATE, R_STATUS, R_EVENTS, R_MANIFEST,
@@ -111,6 +113,7 @@ struct agent {
 	int			 use_delta;	/* listed from version held */
 	char			 id[MANIFEST_AGENT_ID_MAX + 1];
 	char			 token[MANIFEST_TOKEN_MAX + 1];
+	char			 group[MANIFEST_NAME_MAX + 1];
 	char			 etag[128];
 	char			 sha[CRYPTO_SHA256_HEX];	/* held */
 	char			 new_sha[CRYPTO_SHA256_HEX];
@@ -500,22 +503,27 @@ sim_start(struct agent *a, enum req r)
 		curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 		break;
 	case R_STATUS: {
-		char		 t[32];
-		time_t		 now = time(NULL);
-		struct tm	 tm;
+		/* one document at a time: it is large (MANIFEST_INSTALLED_MAX) */
+		static struct manifest_agent_status	 st;
+		int					 rc;
 
-		gmtime_r(&now, &tm);
-		strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		memset(&st, 0, sizeof(st));
+		snprintf(st.hostname, sizeof(st.hostname), "sim-%u", a->idx);
+		snprintf(st.agent_version, sizeof(st.agent_version), "0.0.0");
+		snprintf(st.group, sizeof(st.group), "%s", a->group);
+		st.ok = 1;
+		st.time = time(NULL);
+		snprintf(st.installed[0].name, sizeof(st.installed[0].name),
+		    "%s", S.comp);
+		st.installed[0].version = a->version;
+		snprintf(st.installed[0].sha256, sizeof(st.installed[0].sha256),
+		    "%s", a->sha);
+		st.ninstalled = 1;
 		snprintf(path, sizeof(path), "v1/agents/%s/status", a->id);
 		easy_common(e, a, path, SIM_TIMEOUT_S);
-		buf_init(&doc, 4096);
-		if (buf_printf(&doc, "{\"hostname\": \"sim-%u\", "
-		    "\"agent_version\": \"0.0.0\", \"result\": \"ok\", "
-		    "\"message\": \"\", \"time\": \"%s\", \"installed\": "
-		    "[{\"name\": \"%s\", \"version\": %" PRIu64 ", "
-		    "\"sha256\": \"%s\"}]}", a->idx, t, S.comp, a->version,
-		    a->sha) < 0)
-			die("out of memory");
+		buf_init(&doc, MANIFEST_DOC_MAX);
+		if ((rc = manifest_status_emit(&st, &doc)) < 0)
+			die("cannot make a status document: %s", strerror(-rc));
 		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "PUT");
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)doc.len);
 		curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, doc.ptr);
@@ -602,35 +610,6 @@ sim_retry(struct agent *a, enum req r)
 }
 
 /* ---------------------------------------------------------------- parsing */
-
-/* The value of "key": "..." in a small JSON answer of our own server,
- * hex digits only; 0 or -1. */
-static int
-json_hex(const char *p, size_t len, const char *key, char *out,
-    size_t outsize)
-{
-	char		 pat[64];
-	const char	*s, *end = p + len;
-	size_t		 n = 0;
-
-	snprintf(pat, sizeof(pat), "\"%s\"", key);
-	if (p == NULL || (s = strstr(p, pat)) == NULL)
-		return -1;
-	s += strlen(pat);
-	while (s < end && (*s == ' ' || *s == ':'))
-		s++;
-	if (s >= end || *s++ != '"')
-		return -1;
-	while (s < end && *s != '"' && n + 1 < outsize) {
-		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
-			return -1;
-		out[n++] = *s++;
-	}
-	if (s >= end || *s != '"' || n == 0)
-		return -1;
-	out[n] = '\0';
-	return 0;
-}
 
 static int
 state_serial(const struct agent *a, uint64_t *ret)
@@ -744,15 +723,29 @@ agent_done(struct agent *a, CURLcode cc, long status)
 		return;
 	}
 	switch (r) {
-	case R_ENROL:
-		if (status != 201 || json_hex(a->body.ptr, a->body.len, "id",
-		    a->id, sizeof(a->id)) < 0 || json_hex(a->body.ptr,
-		    a->body.len, "token", a->token, sizeof(a->token)) < 0)
+	case R_ENROL: {
+		struct manifest_enrolled	 en;
+		char				 err[256];
+
+		if (status != 201)
 			break;
+		memset(&en, 0, sizeof(en));
+		if (manifest_enrolled_parse(a->body.ptr, a->body.len, &en, err,
+		    sizeof(err)) < 0 || strcmp(en.state, "licensed") != 0) {
+			agent_fail(a, r, cc, status, en.state[0] == '\0' ?
+			    err : "enrolled, but not licensed (an open "
+			    "server licenses every agent)");
+			sim_retry(a, r);
+			return;
+		}
+		snprintf(a->id, sizeof(a->id), "%s", en.id);
+		snprintf(a->token, sizeof(a->token), "%s", en.token);
+		snprintf(a->group, sizeof(a->group), "%s", en.group);
 		agent_headers(a);
 		a->backoff_ms = SIM_BACKOFF_MS;
 		sim_start(a, R_POLICY);
 		return;
+	}
 	case R_POLICY:
 		if (status != 200)
 			break;
