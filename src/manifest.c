@@ -539,7 +539,8 @@ check_url(const char *key, const char *s, char *err, size_t errsize)
 	return 0;
 }
 
-/* Appends root as one line of text; takes root. */
+/* Appends root as one line of compact text (a fleet sends many); takes
+ * root. A text the parsers would refuse as too big is not emitted. */
 static int
 doc_emit(json_t *root, struct buf *out)
 {
@@ -548,10 +549,14 @@ doc_emit(json_t *root, struct buf *out)
 
 	if (root == NULL)
 		return -ENOMEM;
-	text = json_dumps(root, JSON_PRESERVE_ORDER);
+	text = json_dumps(root, JSON_PRESERVE_ORDER | JSON_COMPACT);
 	json_decref(root);
 	if (text == NULL)
 		return -ENOMEM;
+	if (strlen(text) + 1 > MANIFEST_DOC_MAX) {
+		free(text);
+		return -E2BIG;
+	}
 	r = buf_puts(out, text);
 	if (r == 0)
 		r = buf_append(out, "\n", 1);

@@ -90,8 +90,12 @@ int	 manifest_state_parse(const char *p, size_t len,
 /*
  * Agents' documents (docs/api.md). Every parser is strict about types,
  * lengths and characters (names as conf_valid_name, text printable UTF-8
- * without control characters) and fills a caller's struct; 0, -EBADMSG
- * with a reason in err, -E2BIG (over a cap).
+ * without control characters, as conf_valid_text) and fills a caller's
+ * struct only on success; 0, -EBADMSG with a reason in err (may be
+ * NULL), -E2BIG (over a cap), -ENOMEM. Unknown members are ignored.
+ * Every emitter appends one line of compact JSON that its parser takes
+ * back; 0, -EINVAL (a field the parser would refuse), -E2BIG (over
+ * MANIFEST_DOC_MAX, or out's cap), -ENOMEM.
  */
 #define MANIFEST_DOC_MAX	(64u << 10)	/* any agent document */
 #define MANIFEST_AGENT_ID_MAX	32		/* hex */

@@ -1277,7 +1277,7 @@ test_enrol(void)
 	/* round trips, with and without the optional members */
 	buf_init(&b, MANIFEST_DOC_MAX);
 	CHECK_EQ(manifest_enrol_emit(&e, &b), 0);
-	CHECK(strcmp(b.ptr, "{\"hostname\": \"h\"}\n") == 0);
+	CHECK(strcmp(b.ptr, "{\"hostname\":\"h\"}\n") == 0);
 	CHECK_EQ(manifest_enrol_parse(b.ptr, b.len, &back, err, sizeof(err)),
 	    0);
 	CHECK(memcmp(&e, &back, sizeof(e)) == 0 ||
@@ -1387,8 +1387,8 @@ test_enrolled(void)
 
 	buf_init(&b, MANIFEST_DOC_MAX);
 	CHECK_EQ(manifest_enrolled_emit(&e, &b), 0);
-	CHECK(strcmp(b.ptr, "{\"id\": \"" ID1 "\", \"token\": \"" TOK1 "\", "
-	    "\"state\": \"licensed\", \"group\": \"default\"}\n") == 0);
+	CHECK(strcmp(b.ptr, "{\"id\":\"" ID1 "\",\"token\":\"" TOK1 "\","
+	    "\"state\":\"licensed\",\"group\":\"default\"}\n") == 0);
 	memset(&back, 0x5a, sizeof(back));
 	CHECK_EQ(manifest_enrolled_parse(b.ptr, b.len, &back, err,
 	    sizeof(err)), 0);
@@ -1614,6 +1614,25 @@ test_status_caps(void)
 	CHECK_EQ(manifest_status_parse(b.ptr, b.len, back, err, sizeof(err)),
 	    0);
 	CHECK(status_same(st, back));
+
+	/* the longest names too: still under MANIFEST_DOC_MAX */
+	for (i = 0; i < st->ninstalled; i++) {
+		memset(st->installed[i].name, 'n', MANIFEST_NAME_MAX);
+		snprintf(st->installed[i].name + MANIFEST_NAME_MAX - 4, 5,
+		    "%04u", (unsigned)(i % 1000));
+	}
+	buf_reset(&b);
+	CHECK_EQ(manifest_status_emit(st, &b), 0);
+	CHECK(b.len <= MANIFEST_DOC_MAX);
+	CHECK_EQ(manifest_status_parse(b.ptr, b.len, back, err, sizeof(err)),
+	    0);
+	CHECK(status_same(st, back));
+	/* a message of quotes doubles in JSON: over the cap, not emitted */
+	memset(st->message, '"', MANIFEST_TEXT_MAX);
+	memset(st->hostname, '\\', MANIFEST_HOST_MAX);
+	buf_reset(&b);
+	CHECK_EQ(manifest_status_emit(st, &b), -E2BIG);
+	CHECK_EQ(b.len, 0);
 
 	/* one key too many, one installed too many: -E2BIG */
 	buf_init(&t, 2 * MANIFEST_DOC_MAX);
@@ -1886,7 +1905,7 @@ test_policy_emit(void)
 	conf_policy_defaults(&p);
 	buf_init(&b, MANIFEST_DOC_MAX);
 	CHECK_EQ(manifest_policy_emit("default", "licensed", &p, &b), 0);
-	CHECK(strcmp(b.ptr, "{\"group\": \"default\", \"state\": "
+	CHECK(strcmp(b.ptr, "{\"group\":\"default\",\"state\":"
 	    "\"licensed\"}\n") == 0);
 
 	CHECK_EQ(conf_schedule_parse("every 90m", &p.schedule), 0);
@@ -1901,11 +1920,11 @@ test_policy_emit(void)
 	p.set = 0x7f;
 	buf_reset(&b);
 	CHECK_EQ(manifest_policy_emit("lab", "current", &p, &b), 0);
-	CHECK(strcmp(b.ptr, "{\"group\": \"lab\", \"state\": \"current\", "
-	    "\"schedule\": \"every 90m\", \"window\": 0, \"scheduled\": false, "
-	    "\"user_may_disable\": true, \"post_update\": "
-	    "\"run \\\"x\\\" \xc3\xa9\", \"config_once_per_day\": true, "
-	    "\"components\": [\"a\", \"b/c\"]}\n") == 0);
+	CHECK(strcmp(b.ptr, "{\"group\":\"lab\",\"state\":\"current\","
+	    "\"schedule\":\"every 90m\",\"window\":0,\"scheduled\":false,"
+	    "\"user_may_disable\":true,\"post_update\":"
+	    "\"run \\\"x\\\" \xc3\xa9\",\"config_once_per_day\":true,"
+	    "\"components\":[\"a\",\"b/c\"]}\n") == 0);
 	if (strstr(b.ptr, "every 90m") == NULL)
 		fprintf(stderr, "%s", b.ptr);
 
@@ -1941,7 +1960,7 @@ test_policy_emit(void)
 	CHECK_EQ(conf_schedule_parse("weekly fri 02:05", &p.schedule), 0);
 	buf_reset(&b);
 	CHECK_EQ(manifest_policy_emit("g", "s", &p, &b), 0);
-	CHECK(strstr(b.ptr, "\"schedule\": \"weekly fri 02:05\"") != NULL);
+	CHECK(strstr(b.ptr, "\"schedule\":\"weekly fri 02:05\"") != NULL);
 	CHECK_EQ(manifest_policy_parse(b.ptr, b.len, group, &back, err,
 	    sizeof(err)), 0);
 	CHECK_EQ(back.schedule.kind, CONF_WEEKLY);
