@@ -445,6 +445,22 @@ crypto_blake2b256(const void *p, size_t n,
 
 /* ---- misc --------------------------------------------------------------- */
 
+uint64_t
+crypto_random_uniform(uint64_t n)
+{
+	uint64_t	 x, limit;
+
+	if (n == 0)
+		return 0;
+	/* rejection keeps it uniform: no modulo bias */
+	limit = UINT64_MAX - UINT64_MAX % n;
+	do {
+		if (crypto_random(&x, sizeof(x)) < 0)
+			return 0;
+	} while (x >= limit);
+	return x % n;
+}
+
 int
 crypto_token_hash(const char *label, const char *token,
     unsigned char out[CRYPTO_SHA256_LEN])

@@ -72,6 +72,9 @@ int	 crypto_blake2b256(const void *p, size_t n,
 	    unsigned char out[CRYPTO_BLAKE2B256_LEN]);	/* 0, -EIO */
 
 int	 crypto_random(void *p, size_t n);		/* 0, -EIO */
+/* Uniform in [0, n) (0 when n is 0), for spreading load at random;
+ * never fails: without randomness it answers 0. */
+uint64_t crypto_random_uniform(uint64_t n);
 /* SHA-256(label || NUL || token): what is kept of an agent token. The
  * server stores the CRYPTO_LABEL_TOKEN hash to check the agent, and the
  * CRYPTO_LABEL_NOTIFY one, which its pushes carry and the agent checks,

@@ -51,6 +51,40 @@ static const char db_schema[] =
 "  BEGIN" DB_LICENSES_BUMP " END;"
 "CREATE INDEX IF NOT EXISTS events_time ON events (time);";
 
+/*
+ * Later schema versions (PRAGMA user_version), applied in order: step i
+ * takes a database at version i to i + 1, in one transaction. A state
+ * file made before versions existed is at 0 and has the tables above.
+ */
+static const char *const db_migrations[] = {
+	/* 0 -> 1: agents, and the agent an event is about (the column is
+	 * added apart, by db_migrate, since ALTER TABLE has no IF NOT
+	 * EXISTS) */
+	"CREATE TABLE IF NOT EXISTS agents ("
+	"  id TEXT PRIMARY KEY, token_hash BLOB NOT NULL,"
+	"  notify_key BLOB NOT NULL, license_key TEXT NOT NULL,"
+	"  grp TEXT NOT NULL, licensed INTEGER NOT NULL,"
+	"  hostname TEXT NOT NULL, enrolled INTEGER NOT NULL,"
+	"  last_seen INTEGER NOT NULL DEFAULT 0,"
+	"  last_report INTEGER NOT NULL DEFAULT 0,"
+	"  notify_url TEXT NOT NULL DEFAULT '', status TEXT);"
+	"CREATE INDEX IF NOT EXISTS agents_enrolled ON agents (enrolled);"
+	"CREATE INDEX IF NOT EXISTS events_agent ON events (agent)"
+	"  WHERE agent != '';"
+	/* the server's credential set holds agents: changes to who may
+	 * authenticate, and as what, bump the generation; reports do not */
+	"CREATE TRIGGER IF NOT EXISTS agents_insert AFTER INSERT ON agents"
+	"  BEGIN" DB_LICENSES_BUMP " END;"
+	"CREATE TRIGGER IF NOT EXISTS agents_update"
+	"  AFTER UPDATE OF id, token_hash, license_key, grp, licensed"
+	"  ON agents BEGIN" DB_LICENSES_BUMP " END;"
+	"CREATE TRIGGER IF NOT EXISTS agents_delete AFTER DELETE ON agents"
+	"  BEGIN" DB_LICENSES_BUMP " END;",
+};
+
+#define DB_SCHEMA_VERSION \
+	((int)(sizeof(db_migrations) / sizeof(db_migrations[0])))
+
 static int
 db_err(int rc)
 {
@@ -77,11 +111,106 @@ db_err(int rc)
 	}
 }
 
+static int
+db_user_version(struct db *db, int *ret_v)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	rc = sqlite3_prepare_v2(db->h, "PRAGMA user_version", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return db_err(rc);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ret_v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : db_err(rc);
+}
+
+/* 1 if table has the column, 0 if not. */
+static int
+db_has_column(struct db *db, const char *table, const char *column)
+{
+	sqlite3_stmt	*st;
+	char		 sql[128];
+	const unsigned char *name;
+	int		 rc, found = 0;
+
+	snprintf(sql, sizeof(sql), "PRAGMA table_info(%s)", table);
+	rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return db_err(rc);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		name = sqlite3_column_text(st, 1);
+		if (name != NULL && strcmp((const char *)name, column) == 0)
+			found = 1;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? found : db_err(rc);
+}
+
+/* One step of db_migrations, inside the caller's transaction. */
+static int
+db_migrate_step(struct db *db, int from)
+{
+	int	 r;
+
+	if (from == 0) {
+		r = db_has_column(db, "events", "agent");
+		if (r == 0)
+			r = db_err(sqlite3_exec(db->h, "ALTER TABLE events "
+			    "ADD COLUMN agent TEXT NOT NULL DEFAULT ''", NULL,
+			    NULL, NULL));
+		if (r < 0)
+			return r;
+	}
+	return db_err(sqlite3_exec(db->h, db_migrations[from], NULL, NULL,
+	    NULL));
+}
+
+/*
+ * Brings the schema to DB_SCHEMA_VERSION. The version is read again
+ * under the write lock, so that processes opening one file at once
+ * migrate it once. A file from a newer cascade is refused (-ENOTSUP)
+ * rather than written by code that does not know its tables.
+ */
+static int
+db_migrate(struct db *db)
+{
+	char	 sql[64];
+	int	 v, r;
+
+	r = db_user_version(db, &v);
+	if (r < 0)
+		return r;
+	if (v > DB_SCHEMA_VERSION)
+		return -ENOTSUP;
+	if (v == DB_SCHEMA_VERSION)
+		return 0;
+	r = db_begin(db);
+	if (r < 0)
+		return r;
+	r = db_user_version(db, &v);
+	if (r == 0 && v > DB_SCHEMA_VERSION)
+		r = -ENOTSUP;
+	for (; r == 0 && v < DB_SCHEMA_VERSION; v++)
+		r = db_migrate_step(db, v);
+	if (r == 0) {
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v);
+		r = db_err(sqlite3_exec(db->h, sql, NULL, NULL, NULL));
+	}
+	if (r == 0)
+		r = db_commit(db);
+	if (r < 0)
+		db_rollback(db);
+	return r;
+}
+
 int
 db_open(const char *path, int create, struct db **ret_db)
 {
 	struct db	*db;
-	int		 flags, rc;
+	int		 flags, rc, r;
 
 	db = calloc(1, sizeof(*db));
 	if (db == NULL)
@@ -97,6 +226,11 @@ db_open(const char *path, int create, struct db **ret_db)
 		db_close(db);
 		return db_err(rc);
 	}
+	r = db_migrate(db);
+	if (r < 0) {
+		db_close(db);
+		return r;
+	}
 	*ret_db = db;
 	return 0;
 }
@@ -108,6 +242,14 @@ db_close(struct db *db)
 		return;
 	sqlite3_close(db->h);
 	free(db);
+}
+
+int
+db_set_durable(struct db *db, int durable)
+{
+	return db_err(sqlite3_exec(db->h, durable ?
+	    "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+	    NULL, NULL, NULL));
 }
 
 int
@@ -131,7 +273,7 @@ db_rollback(struct db *db)
 
 /*
  * A tiny binding layer: "s" binds a string, "u" a uint64_t, "i" an
- * int64_t, in order.
+ * int64_t, "b" a blob (a pointer and a size_t length), in order.
  */
 static int
 db_prepare(struct db *db, sqlite3_stmt **st, const char *sql,
@@ -154,6 +296,14 @@ db_prepare(struct db *db, sqlite3_stmt **st, const char *sql,
 			rc = sqlite3_bind_int64(*st, i + 1,
 			    (sqlite3_int64)va_arg(ap, uint64_t));
 			break;
+		case 'b': {
+			const void	*p = va_arg(ap, const void *);
+			size_t		 n = va_arg(ap, size_t);
+
+			rc = sqlite3_bind_blob(*st, i + 1, p, (int)n,
+			    SQLITE_STATIC);
+			break;
+		}
 		default:
 			rc = sqlite3_bind_int64(*st, i + 1,
 			    (sqlite3_int64)va_arg(ap, int64_t));
@@ -213,6 +363,40 @@ db_channel_set_serial(struct db *db, const char *channel, uint64_t serial)
 	    "VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET serial = "
 	    "excluded.serial", "su", channel, serial);
 	return r < 0 ? r : db_step_done(st);
+}
+
+int
+db_channels(struct db *db, char (**ret_names)[MANIFEST_NAME_MAX + 1],
+    size_t *ret_n)
+{
+	sqlite3_stmt	*st;
+	char		(*v)[MANIFEST_NAME_MAX + 1] = NULL, (*nv)[MANIFEST_NAME_MAX + 1];
+	size_t		 n = 0;
+	int		 r, rc;
+
+	r = db_prepare(db, &st, "SELECT name FROM channels ORDER BY name",
+	    "");
+	if (r < 0)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		nv = realloc(v, (n + 1) * sizeof(*v));
+		if (nv == NULL) {
+			free(v);
+			sqlite3_finalize(st);
+			return -ENOMEM;
+		}
+		v = nv;
+		db_col_text(st, 0, v[n], sizeof(v[n]));
+		n++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return db_err(rc);
+	}
+	*ret_names = v;
+	*ret_n = n;
+	return 0;
 }
 
 static int
@@ -576,8 +760,8 @@ db_events(struct db *db, int64_t since,
 	e = malloc(sizeof(*e));
 	if (e == NULL)
 		return -ENOMEM;
-	r = db_prepare(db, &st, "SELECT id, time, kind, channel, detail "
-	    "FROM events WHERE time >= ? ORDER BY id", "i", since);
+	r = db_prepare(db, &st, "SELECT id, time, kind, channel, detail, "
+	    "agent FROM events WHERE time >= ? ORDER BY id", "i", since);
 	if (r < 0) {
 		free(e);
 		return r;
@@ -588,6 +772,7 @@ db_events(struct db *db, int64_t since,
 		db_col_text(st, 2, e->kind, sizeof(e->kind));
 		db_col_text(st, 3, e->channel, sizeof(e->channel));
 		db_col_text(st, 4, e->detail, sizeof(e->detail));
+		db_col_text(st, 5, e->agent, sizeof(e->agent));
 		r = fn(arg, e);
 		if (r != 0)
 			break;
@@ -644,6 +829,20 @@ db_event_add(struct db *db, const char *kind, const char *channel,
 }
 
 int
+db_event_add_agent(struct db *db, const char *kind, const char *agent,
+    const char *detail)
+{
+	sqlite3_stmt	*st;
+	int		 r;
+
+	r = db_prepare(db, &st, "INSERT INTO events (time, kind, channel, "
+	    "agent, detail) VALUES (?, ?, '', ?, ?)", "isss",
+	    (int64_t)time(NULL), kind, agent != NULL ? agent : "",
+	    detail != NULL ? detail : "");
+	return r < 0 ? r : db_step_done(st);
+}
+
+int
 db_events_prune(struct db *db, int64_t before)
 {
 	sqlite3_stmt	*st;
@@ -655,4 +854,226 @@ db_events_prune(struct db *db, int64_t before)
 		return r;
 	r = db_step_done(st);
 	return r < 0 ? r : sqlite3_changes(db->h);
+}
+
+/* ---- agents ------------------------------------------------------------- */
+
+#define DB_AGENT_NOSTATUS_COLS "id, token_hash, notify_key, license_key, " \
+	"grp, licensed, hostname, enrolled, last_seen, last_report, notify_url"
+#define DB_AGENT_COLS	DB_AGENT_NOSTATUS_COLS ", status"
+
+/* A blob column into a fixed buffer: zeros (matching no token) unless
+ * it has exactly the size. */
+static void
+db_col_blob(sqlite3_stmt *st, int col, unsigned char *dst, size_t size)
+{
+	const void	*p = sqlite3_column_blob(st, col);
+
+	if (p != NULL && (size_t)sqlite3_column_bytes(st, col) == size)
+		memcpy(dst, p, size);
+	else
+		memset(dst, 0, size);
+}
+
+/* One row of DB_AGENT_COLS; 0 or -ENOMEM (the status document). */
+static int
+db_col_agent(sqlite3_stmt *st, struct db_agent *a)
+{
+	const unsigned char	*t;
+
+	memset(a, 0, sizeof(*a));
+	db_col_text(st, 0, a->id, sizeof(a->id));
+	db_col_blob(st, 1, a->token_hash, sizeof(a->token_hash));
+	db_col_blob(st, 2, a->notify_key, sizeof(a->notify_key));
+	db_col_text(st, 3, a->license_key, sizeof(a->license_key));
+	db_col_text(st, 4, a->group, sizeof(a->group));
+	a->licensed = sqlite3_column_int64(st, 5) != 0;
+	db_col_text(st, 6, a->hostname, sizeof(a->hostname));
+	a->enrolled = sqlite3_column_int64(st, 7);
+	a->last_seen = sqlite3_column_int64(st, 8);
+	a->last_report = sqlite3_column_int64(st, 9);
+	db_col_text(st, 10, a->notify_url, sizeof(a->notify_url));
+	t = sqlite3_column_text(st, 11);
+	if (t != NULL && (a->status = strdup((const char *)t)) == NULL)
+		return -ENOMEM;
+	return 0;
+}
+
+void
+db_agents_free(struct db_agent *a, size_t n)
+{
+	size_t	 i;
+
+	if (a == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		free(a[i].status);
+		a[i].status = NULL;
+	}
+}
+
+int
+db_agent_add(struct db *db, const struct db_agent *a)
+{
+	sqlite3_stmt	*st;
+	int		 r;
+
+	r = db_prepare(db, &st, "INSERT INTO agents (" DB_AGENT_COLS ") "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "sbbssisiiiss",
+	    a->id, a->token_hash, sizeof(a->token_hash), a->notify_key,
+	    sizeof(a->notify_key), a->license_key, a->group,
+	    (int64_t)(a->licensed != 0), a->hostname, a->enrolled,
+	    a->last_seen, a->last_report, a->notify_url, a->status);
+	return r < 0 ? r : db_step_done(st);
+}
+
+int
+db_agent_get(struct db *db, const char *id, struct db_agent *ret_a)
+{
+	sqlite3_stmt	*st;
+	struct db_agent	 a;
+	int		 r, rc;
+
+	r = db_prepare(db, &st, "SELECT " DB_AGENT_COLS " FROM agents "
+	    "WHERE id = ?", "s", id);
+	if (r < 0)
+		return r;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = db_col_agent(st, &a);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
+	if (rc != SQLITE_ROW)
+		return db_err(rc);
+	if (r < 0)
+		return r;
+	*ret_a = a;
+	return 0;
+}
+
+/* Every agent; without status documents unless with_status. */
+static int
+db_agents_select(struct db *db, int with_status, struct db_agent **ret_a,
+    size_t *ret_n)
+{
+	sqlite3_stmt	*st;
+	struct db_agent	*a = NULL, *na;
+	size_t		 n = 0, cap = 0;
+	int		 r, rc;
+
+	r = db_prepare(db, &st, with_status ?
+	    "SELECT " DB_AGENT_COLS " FROM agents ORDER BY enrolled, rowid" :
+	    "SELECT " DB_AGENT_NOSTATUS_COLS ", NULL FROM agents "
+	    "ORDER BY enrolled, rowid", "");
+	if (r < 0)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			/* a fleet is thousands: grow by doubling */
+			cap = cap == 0 ? 16 : 2 * cap;
+			na = realloc(a, cap * sizeof(*a));
+			if (na == NULL) {
+				r = -ENOMEM;
+				break;
+			}
+			a = na;
+		}
+		r = db_col_agent(st, &a[n]);
+		n++;
+		if (r < 0)
+			break;
+	}
+	sqlite3_finalize(st);
+	if (r == 0 && rc != SQLITE_DONE)
+		r = db_err(rc);
+	if (r < 0) {
+		db_agents_free(a, n);
+		free(a);
+		return r;
+	}
+	*ret_a = a;
+	*ret_n = n;
+	return 0;
+}
+
+int
+db_agents(struct db *db, struct db_agent **ret_a, size_t *ret_n)
+{
+	return db_agents_select(db, 1, ret_a, ret_n);
+}
+
+int
+db_agents_brief(struct db *db, struct db_agent **ret_a, size_t *ret_n)
+{
+	return db_agents_select(db, 0, ret_a, ret_n);
+}
+
+/* Runs an UPDATE or DELETE of one agent: 0, -ENOENT (no row changed). */
+static int
+db_agent_change(struct db *db, sqlite3_stmt *st)
+{
+	int	 r;
+
+	r = db_step_done(st);
+	if (r == 0 && sqlite3_changes(db->h) == 0)
+		r = -ENOENT;
+	return r;
+}
+
+int
+db_agent_set_licensed(struct db *db, const char *id, int licensed)
+{
+	sqlite3_stmt	*st;
+	int		 r;
+
+	r = db_prepare(db, &st, "UPDATE agents SET licensed = ? WHERE id = ?",
+	    "is", (int64_t)(licensed != 0), id);
+	return r < 0 ? r : db_agent_change(db, st);
+}
+
+int
+db_agent_set_group(struct db *db, const char *id, const char *group)
+{
+	sqlite3_stmt	*st;
+	int		 r;
+
+	r = db_prepare(db, &st, "UPDATE agents SET grp = ? WHERE id = ?",
+	    "ss", group, id);
+	return r < 0 ? r : db_agent_change(db, st);
+}
+
+int
+db_agent_remove(struct db *db, const char *id)
+{
+	sqlite3_stmt	*st;
+	int		 r;
+
+	r = db_prepare(db, &st, "DELETE FROM agents WHERE id = ?", "s", id);
+	return r < 0 ? r : db_agent_change(db, st);
+}
+
+int
+db_agent_report(struct db *db, const char *id, const char *hostname,
+    const char *notify_url, const char *status, int64_t now)
+{
+	sqlite3_stmt	*st;
+	int		 r;
+
+	r = db_prepare(db, &st, "UPDATE agents SET hostname = ?, "
+	    "notify_url = ?, status = ?, last_report = ?, last_seen = ? "
+	    "WHERE id = ?", "sssiis", hostname, notify_url != NULL ?
+	    notify_url : "", status, now, now, id);
+	return r < 0 ? r : db_agent_change(db, st);
+}
+
+int
+db_agent_seen(struct db *db, const char *id, int64_t now)
+{
+	sqlite3_stmt	*st;
+	int		 r;
+
+	r = db_prepare(db, &st, "UPDATE agents SET last_seen = ? WHERE id = ?",
+	    "is", now, id);
+	return r < 0 ? r : db_agent_change(db, st);
 }

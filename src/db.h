@@ -32,10 +32,18 @@ struct db_delta {
 	char		 sha256[CRYPTO_SHA256_HEX];	/* the delta object */
 };
 
-/* Opens (creating when create) the state file and its schema.
- * 0, -ENOENT, -EIO. */
+/* Opens (creating when create) the state file and its schema, bringing
+ * the schema of an older file up to date (PRAGMA user_version counts
+ * the steps). 0, -ENOENT, -EIO, -EROFS (an older file that cannot be
+ * written), -ENOTSUP (a file from a newer cascade). */
 int	 db_open(const char *path, int create, struct db **ret_db);
 void	 db_close(struct db *db);			/* NULL-safe */
+/* Whether each commit of this connection is synced to disk before it
+ * returns (the default). Without, a power loss may lose the last
+ * commits, never corrupt the file (SQLite synchronous = NORMAL in WAL
+ * mode): for frequent writes that the next one replaces, such as a
+ * fleet's status reports. Not inside a transaction. 0 or -errno. */
+int	 db_set_durable(struct db *db, int durable);
 int	 db_begin(struct db *db);	/* immediate write transaction */
 int	 db_commit(struct db *db);
 void	 db_rollback(struct db *db);
@@ -45,6 +53,11 @@ int	 db_channel_serial(struct db *db, const char *channel,
 	    uint64_t *ret_serial);
 int	 db_channel_set_serial(struct db *db, const char *channel,
 	    uint64_t serial);
+
+/* The names of the channels that have a serial, sorted. *ret_names is
+ * the caller's (free()). */
+int	 db_channels(struct db *db, char (**ret_names)[MANIFEST_NAME_MAX + 1],
+	    size_t *ret_n);
 
 /* The versions of one component, newest first, at most max (0: all).
  * *ret_v is the caller's (free()), *ret_n its length. */
@@ -183,8 +196,13 @@ void	 db_agents_free(struct db_agent *a, size_t n);
 int	 db_agent_add(struct db *db, const struct db_agent *a);
 /* 0, -ENOENT. ret_a->status is the caller's (db_agents_free(a, 1)). */
 int	 db_agent_get(struct db *db, const char *id, struct db_agent *ret_a);
-/* Every agent, by enrolment time. */
+/* Every agent, by enrolment time. *ret_a is the caller's
+ * (db_agents_free(a, n), then free(a)). */
 int	 db_agents(struct db *db, struct db_agent **ret_a, size_t *ret_n);
+/* The same without the status documents (status NULL), for the
+ * server's credential set: a fleet's documents are megabytes. */
+int	 db_agents_brief(struct db *db, struct db_agent **ret_a,
+	    size_t *ret_n);
 /* 0, -ENOENT. */
 int	 db_agent_set_licensed(struct db *db, const char *id, int licensed);
 int	 db_agent_set_group(struct db *db, const char *id, const char *group);

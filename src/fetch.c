@@ -55,9 +55,14 @@ struct fetch_xfer {
 	struct fetch_result	*res;
 	int			*ret_rc;
 
-	/* fetch_get */
-	struct buf		*out;
+	/* fetch_get, fetch_request */
+	int			 doc;		/* a document, not a file */
+	struct buf		*out;		/* NULL: dropped */
 	size_t			 out_len0;	/* out->len before */
+	int			 head;		/* HEAD: no body comes */
+	const char		*method;	/* NULL: GET */
+	const void		*req_body;	/* NULL: none */
+	size_t			 req_len;
 
 	/* fetch_files */
 	int			 fd;
@@ -87,6 +92,8 @@ struct fetch {
 	char			*username;
 	char			*password;
 	char			*license_hdr;	/* "X-Cascade-License: KEY" */
+	char			*agent_hdr;	/* "X-Cascade-Agent: ID" */
+	char			*bearer_hdr;	/* "Authorization: Bearer T" */
 	char			*proxy;
 	char			*proxy_username;
 	char			*proxy_password;
@@ -124,6 +131,23 @@ fetch_strdup(const char *s, char **ret)
 		return 0;
 	*ret = strdup(s);
 	return *ret == NULL ? -ENOMEM : 0;
+}
+
+/* "NAME: value" in *ret (NULL for a NULL or "" value). 0 or -ENOMEM. */
+static int
+fetch_header_new(const char *prefix, const char *value, char **ret)
+{
+	size_t	 n;
+
+	*ret = NULL;
+	if (value == NULL || *value == '\0')
+		return 0;
+	n = strlen(prefix) + strlen(value) + 1;
+	*ret = malloc(n);
+	if (*ret == NULL)
+		return -ENOMEM;
+	snprintf(*ret, n, "%s%s", prefix, value);
+	return 0;
 }
 
 /* 1 when s holds a control character (a header or URL injection). */
@@ -169,11 +193,11 @@ int
 fetch_new(const struct fetch_config *c, struct fetch **ret_f)
 {
 	struct fetch	*f;
-	size_t		 n;
 	int		 r;
 
 	if (c == NULL || fetch_check_url(c->base_url) < 0 ||
 	    fetch_has_ctl(c->license_key) || fetch_has_ctl(c->proxy) ||
+	    fetch_has_ctl(c->agent_id) || fetch_has_ctl(c->bearer) ||
 	    c->connect_timeout < 0 || c->stall_timeout < 0)
 		return -EINVAL;
 	pthread_once(&fetch_once, fetch_global_init);
@@ -192,14 +216,13 @@ fetch_new(const struct fetch_config *c, struct fetch **ret_f)
 	    fetch_strdup(c->proxy_password, &f->proxy_password) < 0 ||
 	    fetch_strdup(c->ca_file, &f->ca_file) < 0)
 		goto fail;
-	if (c->license_key != NULL && *c->license_key != '\0') {
-		n = sizeof("X-Cascade-License: ") + strlen(c->license_key);
-		f->license_hdr = malloc(n);
-		if (f->license_hdr == NULL)
-			goto fail;
-		snprintf(f->license_hdr, n, "X-Cascade-License: %s",
-		    c->license_key);
-	}
+	if (fetch_header_new("X-Cascade-License: ", c->license_key,
+	    &f->license_hdr) < 0 ||
+	    fetch_header_new("X-Cascade-Agent: ", c->agent_id,
+	    &f->agent_hdr) < 0 ||
+	    fetch_header_new("Authorization: Bearer ", c->bearer,
+	    &f->bearer_hdr) < 0)
+		goto fail;
 	f->connect_timeout = c->connect_timeout > 0 ? c->connect_timeout :
 	    FETCH_CONNECT_TIMEOUT;
 	f->stall_timeout = c->stall_timeout > 0 ? c->stall_timeout :
@@ -239,6 +262,8 @@ fetch_free(struct fetch *f)
 	fetch_strfree(f->username);
 	fetch_strfree(f->password);
 	fetch_strfree(f->license_hdr);
+	fetch_strfree(f->agent_hdr);
+	fetch_strfree(f->bearer_hdr);
 	fetch_strfree(f->proxy);
 	fetch_strfree(f->proxy_username);
 	fetch_strfree(f->proxy_password);
@@ -394,11 +419,17 @@ fetch_decide(struct fetch_xfer *x)
 		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
 	x->status = status;
 
-	if (x->out != NULL) {
+	if (x->doc && x->out == NULL) {
+		/* an answer whose body the caller does not want */
+		x->body = BODY_DISCARD;
+		x->done_rc = 0;
+		return 0;
+	}
+	if (x->doc) {
 		x->body = BODY_BUF;
 		room = x->out->max - x->out->len;
-		if (status != 304 && status != 204 && x->has_length &&
-		    x->length > room)
+		if (status != 304 && status != 204 && !x->head &&
+		    x->has_length && x->length > room)
 			return fetch_fail(x, -E2BIG, "the response has %" PRIu64
 			    " bytes, more than the %zu allowed", x->length,
 			    x->out->max - x->out_len0);
@@ -572,6 +603,13 @@ fetch_write_cb(char *data, size_t size, size_t nmemb, void *arg)
 	case BODY_DISCARD:
 	case BODY_UNDECIDED:
 		if (n > FETCH_DISCARD_MAX - x->discarded) {
+			if (x->doc) {
+				/* the status is what the caller wants */
+				fetch_fail(x, -E2BIG, "the response is over "
+				    "the %d bytes read to drop it",
+				    FETCH_DISCARD_MAX);
+				return 0;
+			}
 			/* status and error already recorded; just cut */
 			return 0;
 		}
@@ -680,15 +718,17 @@ fetch_slot_get(struct fetch *f)
 } while (0)
 
 /*
- * Configures x->easy for url and adds it to the multi. extra_header and
- * range may be NULL. On failure, x stays free and res->error says why.
+ * Configures x->easy for url (the method and body in x) and adds it to
+ * the multi. The two extra headers and range may be NULL. On failure, x
+ * stays free and res->error says why.
  */
 static int
 fetch_xfer_start(struct fetch *f, struct fetch_xfer *x, const char *url,
-    const char *extra_header, const char *range, long timeout)
+    const char *extra_header[2], const char *range, long timeout)
 {
 	struct curl_slist	*l;
 	CURLcode		 c = CURLE_OK;
+	size_t			 i;
 	int			 r = -ENOMEM;
 
 	if (f->license_hdr != NULL) {
@@ -697,8 +737,29 @@ fetch_xfer_start(struct fetch *f, struct fetch_xfer *x, const char *url,
 			goto fail;
 		x->headers = l;
 	}
-	if (extra_header != NULL) {
-		l = curl_slist_append(x->headers, extra_header);
+	if (f->agent_hdr != NULL) {
+		l = curl_slist_append(x->headers, f->agent_hdr);
+		if (l == NULL)
+			goto fail;
+		x->headers = l;
+	}
+	if (f->bearer_hdr != NULL) {
+		l = curl_slist_append(x->headers, f->bearer_hdr);
+		if (l == NULL)
+			goto fail;
+		x->headers = l;
+	}
+	for (i = 0; i < 2; i++) {
+		if (extra_header[i] == NULL)
+			continue;
+		l = curl_slist_append(x->headers, extra_header[i]);
+		if (l == NULL)
+			goto fail;
+		x->headers = l;
+	}
+	if (x->req_body != NULL) {
+		/* no "Expect: 100-continue" round trip for small documents */
+		l = curl_slist_append(x->headers, "Expect:");
 		if (l == NULL)
 			goto fail;
 		x->headers = l;
@@ -730,7 +791,17 @@ fetch_xfer_start(struct fetch *f, struct fetch_xfer *x, const char *url,
 		SETOPT(CURLOPT_HTTPHEADER, x->headers);
 	if (range != NULL)
 		SETOPT(CURLOPT_RANGE, range);
-	if (f->username != NULL) {
+	if (x->head)
+		SETOPT(CURLOPT_NOBODY, 1L);
+	else if (x->req_body != NULL) {
+		SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->req_len);
+		SETOPT(CURLOPT_POSTFIELDS, x->req_body);
+	}
+	if (x->method != NULL && !x->head && strcmp(x->method, "GET") != 0 &&
+	    (x->req_body == NULL || strcmp(x->method, "POST") != 0))
+		SETOPT(CURLOPT_CUSTOMREQUEST, x->method);
+	/* an agent's bearer token is its Authorization; Basic is not sent */
+	if (f->username != NULL && f->bearer_hdr == NULL) {
 		SETOPT(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		SETOPT(CURLOPT_USERNAME, f->username);
 		SETOPT(CURLOPT_PASSWORD, f->password != NULL ? f->password :
@@ -797,7 +868,7 @@ fetch_xfer_done(struct fetch *f, struct fetch_xfer *x, CURLcode c)
 			r = -EPROTO;
 		snprintf(x->res->error, sizeof(x->res->error), "%s",
 		    x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(c));
-	} else if (x->out != NULL)
+	} else if (x->doc)
 		r = 0;
 	else if (x->body == BODY_UNDECIDED) {
 		/* no body came: decide now (a 416 or an empty file) */
@@ -809,7 +880,7 @@ fetch_xfer_done(struct fetch *f, struct fetch_xfer *x, CURLcode c)
 	if (r < 0 && x->res->error[0] == '\0')
 		snprintf(x->res->error, sizeof(x->res->error), "%s",
 		    strerror(-r));
-	if (r < 0 && x->out != NULL) {
+	if (r < 0 && x->doc && x->out != NULL) {
 		/* a failed get leaves out as it was */
 		x->out->len = x->out_len0;
 		if (x->out->ptr != NULL)
@@ -884,29 +955,75 @@ fetch_abort_all(struct fetch *f, int r)
 	}
 }
 
-int
-fetch_get(struct fetch *f, const char *path, const char *if_none_match,
-    long timeout, struct buf *out, struct fetch_result *res)
+/* A request whose answer is a document (or nothing): fetch_get and
+ * fetch_request. */
+struct fetch_doc {
+	const char	*method;	/* NULL: GET */
+	const char	*path;
+	const char	*if_none_match;	/* NULL: none */
+	const char	*content_type;	/* with body */
+	const void	*body;		/* NULL: none */
+	size_t		 len;
+	long		 timeout;
+};
+
+/* 1 if method is an HTTP token of capitals ("GET", "PUT"). */
+static int
+fetch_valid_method(const char *m)
+{
+	size_t	 i;
+
+	for (i = 0; m[i] != '\0'; i++)
+		if (m[i] < 'A' || m[i] > 'Z' || i >= 16)
+			return 0;
+	return i > 0;
+}
+
+static int
+fetch_doc_run(struct fetch *f, const struct fetch_doc *d, struct buf *out,
+    struct fetch_result *res)
 {
 	struct fetch_xfer	*x;
+	const char		*extra[2] = { NULL, NULL };
 	char			 url[FETCH_URL_MAX];
 	char			 inm[FETCH_ETAG_MAX + 32];
+	char			 ctype[160];
 	size_t			 active = 0;
 	int			 r, rc = -EIO;
 
 	fetch_result_init(res);
-	if (fetch_url(f, path, url, sizeof(url)) < 0) {
+	if (fetch_url(f, d->path, url, sizeof(url)) < 0) {
 		snprintf(res->error, sizeof(res->error), "bad path");
 		return -EINVAL;
 	}
-	if (if_none_match != NULL && (fetch_has_ctl(if_none_match) ||
-	    strlen(if_none_match) >= FETCH_ETAG_MAX)) {
+	if (d->method != NULL && !fetch_valid_method(d->method)) {
+		snprintf(res->error, sizeof(res->error), "bad method");
+		return -EINVAL;
+	}
+	if (d->if_none_match != NULL && (fetch_has_ctl(d->if_none_match) ||
+	    strlen(d->if_none_match) >= FETCH_ETAG_MAX)) {
 		snprintf(res->error, sizeof(res->error), "bad etag");
 		return -EINVAL;
 	}
-	if (if_none_match != NULL)
-		snprintf(inm, sizeof(inm), "If-None-Match: %s", if_none_match);
-	if (out->len > out->max) {
+	if (d->if_none_match != NULL) {
+		snprintf(inm, sizeof(inm), "If-None-Match: %s",
+		    d->if_none_match);
+		extra[0] = inm;
+	}
+	if (d->body != NULL) {
+		if (d->content_type != NULL && (fetch_has_ctl(d->content_type) ||
+		    strlen(d->content_type) >= sizeof(ctype) - 16)) {
+			snprintf(res->error, sizeof(res->error),
+			    "bad content type");
+			return -EINVAL;
+		}
+		/* always one: libcurl would say form-urlencoded */
+		snprintf(ctype, sizeof(ctype), "Content-Type: %s",
+		    d->content_type != NULL ? d->content_type :
+		    "application/octet-stream");
+		extra[1] = ctype;
+	}
+	if (out != NULL && out->len > out->max) {
 		snprintf(res->error, sizeof(res->error), "buffer over its cap");
 		return -E2BIG;
 	}
@@ -918,10 +1035,14 @@ fetch_get(struct fetch *f, const char *path, const char *if_none_match,
 	}
 	x->res = res;
 	x->ret_rc = &rc;
+	x->doc = 1;
 	x->out = out;
-	x->out_len0 = out->len;
-	r = fetch_xfer_start(f, x, url, if_none_match != NULL ? inm : NULL,
-	    NULL, timeout);
+	x->out_len0 = out != NULL ? out->len : 0;
+	x->method = d->method;
+	x->head = d->method != NULL && strcmp(d->method, "HEAD") == 0;
+	x->req_body = d->body;
+	x->req_len = d->len;
+	r = fetch_xfer_start(f, x, url, extra, NULL, d->timeout);
 	if (r < 0)
 		return r;
 	active = 1;
@@ -935,12 +1056,46 @@ fetch_get(struct fetch *f, const char *path, const char *if_none_match,
 	return rc;
 }
 
+int
+fetch_get(struct fetch *f, const char *path, const char *if_none_match,
+    long timeout, struct buf *out, struct fetch_result *res)
+{
+	struct fetch_doc	 d;
+
+	memset(&d, 0, sizeof(d));
+	d.path = path;
+	d.if_none_match = if_none_match;
+	d.timeout = timeout;
+	return fetch_doc_run(f, &d, out, res);
+}
+
+int
+fetch_request(struct fetch *f, const char *method, const char *path,
+    const char *content_type, const void *body, size_t len,
+    struct buf *out, struct fetch_result *res)
+{
+	struct fetch_doc	 d;
+
+	memset(&d, 0, sizeof(d));
+	d.method = method;
+	d.path = path;
+	d.content_type = content_type;
+	d.body = body;
+	d.len = body != NULL ? len : 0;
+	/* POST and PUT always carry a body, if an empty one */
+	if (body == NULL && method != NULL && (strcmp(method, "POST") == 0 ||
+	    strcmp(method, "PUT") == 0))
+		d.body = "";
+	return fetch_doc_run(f, &d, out, res);
+}
+
 /* Starts job j in a free slot; on failure sets j->rc. */
 static void
 fetch_job_start(struct fetch *f, struct fetch_job *j, size_t *active)
 {
 	struct fetch_xfer	*x;
 	struct stat		 st;
+	const char		*extra[2] = { NULL, NULL };
 	char			 url[FETCH_URL_MAX], range[32];
 	uint64_t		 size;
 
@@ -978,7 +1133,8 @@ fetch_job_start(struct fetch *f, struct fetch_job *j, size_t *active)
 	x->size = size;
 	x->done_rc = -EIO;
 	snprintf(range, sizeof(range), "%" PRIu64 "-", size);
-	j->rc = fetch_xfer_start(f, x, url, NULL, size > 0 ? range : NULL, 0);
+	j->rc = fetch_xfer_start(f, x, url, extra, size > 0 ? range : NULL,
+	    0);
 	if (j->rc == 0) {
 		j->rc = -EIO;	/* until it is done */
 		(*active)++;

@@ -23,6 +23,7 @@ struct http_server {
 	int			 n;
 	http_handler		 handler;
 	void			*ctx;
+	size_t			 body_max;
 	pthread_mutex_t		 wlock;		/* the waiters and below */
 	struct http_waiter	*suspended;	/* not resumed yet */
 	int			 stopping;
@@ -52,10 +53,19 @@ struct http_request {
 	void			**con_cls;
 	struct http_waiter	*resumed;	/* when called after a resume */
 	int			 suspended;	/* by this call */
+	struct http_body	*body;		/* NULL: none */
+};
+
+/* A request body being read: *con_cls points here until the request
+ * ends. The marker tells it from a waiter. */
+struct http_body {
+	int		*marker;	/* &http_reading */
+	struct buf	 b;
+	int		 too_big;
 };
 
 /* The markers of *con_cls between the first call and the reply. */
-static int	 http_seen, http_with_body;
+static int	 http_seen, http_with_body, http_reading;
 
 /* "[v6]:port", "v4:port", ":port" (all addresses, dual stack). */
 static int
@@ -150,7 +160,7 @@ http_listen(const char *spec, char *bound, size_t boundsize)
 	return fd;
 }
 
-/* Whether the request announces a body (none of ours takes one). */
+/* Whether the request announces a body. */
 static int
 http_has_body(struct MHD_Connection *c)
 {
@@ -163,6 +173,39 @@ http_has_body(struct MHD_Connection *c)
 	return te != NULL || (cl != NULL && strspn(cl, "0") != strlen(cl));
 }
 
+/* Content-Length when given and valid, else -1 (chunked or none). */
+static long long
+http_content_length(struct MHD_Connection *c)
+{
+	const char	*cl;
+	char		*end;
+	long long	 n;
+
+	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl == NULL || *cl < '0' || *cl > '9')
+		return -1;
+	errno = 0;
+	n = strtoll(cl, &end, 10);
+	return *end != '\0' || errno != 0 ? -1 : n;
+}
+
+static int
+http_is_body(void *p)
+{
+	return p != NULL && p != &http_seen && p != &http_with_body &&
+	    *(int **)p == &http_reading;
+}
+
+static void
+http_body_free(struct http_body *b)
+{
+	if (b == NULL)
+		return;
+	buf_release(&b->b);
+	free(b);
+}
+
 static enum MHD_Result
 http_access(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -170,26 +213,57 @@ http_access(void *cls, struct MHD_Connection *c, const char *url,
 {
 	struct http_server	*s = cls;
 	struct http_request	 req;
+	struct http_body	*b;
 
 	(void)version;
-	(void)upload_data;
-	/* libmicrohttpd closes the connection after a response queued on
-	 * the first call, which comes before the body; answer on a later
-	 * one, when the request is whole. No endpoint here takes a body:
-	 * one sent anyway is read and dropped. */
-	if (*con_cls == NULL) {
-		*con_cls = http_has_body(c) ? &http_with_body : &http_seen;
-		return MHD_YES;
-	}
+	memset(&req, 0, sizeof(req));
 	req.c = c;
 	req.method = method;
 	req.path = url;
-	req.replied = 0;
 	req.s = s;
 	req.con_cls = con_cls;
-	req.resumed = NULL;
-	req.suspended = 0;
-	if (*con_cls != &http_seen && *con_cls != &http_with_body)
+	/* libmicrohttpd closes the connection after a response queued on
+	 * the first call, which comes before the body; answer on a later
+	 * one, when the request is whole. */
+	if (*con_cls == NULL) {
+		if (!http_has_body(c)) {
+			*con_cls = &http_seen;
+			return MHD_YES;
+		}
+		if (s->body_max == 0) {
+			*con_cls = &http_with_body;
+			return MHD_YES;
+		}
+		if (http_content_length(c) > (long long)s->body_max) {
+			/* answered now, so the connection closes unread */
+			http_reply_error(&req, 413, "payload_too_large",
+			    "the request body is over the limit");
+			return MHD_YES;
+		}
+		b = calloc(1, sizeof(*b));
+		if (b == NULL)
+			return MHD_NO;
+		b->marker = &http_reading;
+		buf_init(&b->b, s->body_max);
+		*con_cls = b;
+		return MHD_YES;
+	}
+	if (http_is_body(*con_cls)) {
+		b = *con_cls;
+		if (*upload_data_size > 0) {
+			if (!b->too_big && buf_append(&b->b, upload_data,
+			    *upload_data_size) < 0)
+				b->too_big = 1;
+			*upload_data_size = 0;
+			return MHD_YES;
+		}
+		if (b->too_big) {
+			http_reply_error(&req, 413, "payload_too_large",
+			    "the request body is over the limit");
+			return MHD_YES;
+		}
+		req.body = b;
+	} else if (*con_cls != &http_seen && *con_cls != &http_with_body)
 		req.resumed = *con_cls;	/* a waiter, called again */
 	if (*con_cls == &http_with_body) {
 		/* no endpoint takes a body: refuse it rather than read it */
@@ -232,6 +306,11 @@ http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 	(void)c;
 	(void)toe;
+	if (http_is_body(w)) {
+		http_body_free((struct http_body *)w);
+		*con_cls = NULL;
+		return;
+	}
 	if (w == NULL || *con_cls == &http_seen ||
 	    *con_cls == &http_with_body)
 		return;
@@ -253,7 +332,8 @@ http_suspend(struct http_request *req, void *token,
 	struct http_server	*s = req->s;
 	struct http_waiter	*w;
 
-	if (req->resumed != NULL || req->replied || token == NULL)
+	if (req->resumed != NULL || req->replied || token == NULL ||
+	    req->body != NULL)
 		return NULL;
 	w = calloc(1, sizeof(*w));
 	if (w == NULL)
@@ -360,6 +440,7 @@ http_server_start(const struct http_config *c, http_handler h, void *ctx,
 		return -ENOMEM;
 	s->handler = h;
 	s->ctx = ctx;
+	s->body_max = c->body_max;
 	pthread_mutex_init(&s->wlock, NULL);
 	flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
 	    MHD_ALLOW_SUSPEND_RESUME;
@@ -372,10 +453,17 @@ http_server_start(const struct http_config *c, http_handler h, void *ctx,
 			http_server_stop(s);
 			return fd;
 		}
+		/* a pool of one is no pool: libmicrohttpd warns about it */
+		struct MHD_OptionItem pool[] = {
+			{ c->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE :
+			    MHD_OPTION_END, c->threads, NULL },
+			{ MHD_OPTION_END, 0, NULL },
+		};
+
 		s->d[i] = MHD_start_daemon(flags, 0, NULL, NULL,
 		    http_access, s,
 		    MHD_OPTION_LISTEN_SOCKET, fd,
-		    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)c->threads,
+		    MHD_OPTION_ARRAY, pool,
 		    MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		    (size_t)c->connection_memory,
 		    MHD_OPTION_CONNECTION_LIMIT,
@@ -450,6 +538,43 @@ int
 http_is_head(const struct http_request *req)
 {
 	return strcmp(req->method, MHD_HTTP_METHOD_HEAD) == 0;
+}
+
+const char *
+http_body(const struct http_request *req, size_t *ret_len)
+{
+	if (req->body == NULL) {
+		*ret_len = 0;
+		return "";
+	}
+	*ret_len = req->body->b.len;
+	return req->body->b.len > 0 ? req->body->b.ptr : "";
+}
+
+void
+http_peer(const struct http_request *req, char out[HTTP_ADDR_MAX])
+{
+	const union MHD_ConnectionInfo	*ci;
+	const struct sockaddr		*sa;
+
+	out[0] = '\0';
+	ci = MHD_get_connection_info(req->c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || (sa = ci->client_addr) == NULL)
+		return;
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)sa;
+
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], out,
+			    HTTP_ADDR_MAX);
+		else
+			inet_ntop(AF_INET6, &s6->sin6_addr, out,
+			    HTTP_ADDR_MAX);
+	} else if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)sa;
+
+		inet_ntop(AF_INET, &s4->sin_addr, out, HTTP_ADDR_MAX);
+	}
 }
 
 const char *

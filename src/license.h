@@ -14,6 +14,7 @@
 #ifndef LICENSE_H
 #define LICENSE_H
 
+#include <limits.h>
 #include <stddef.h>
 
 #include "conf.h"
@@ -54,6 +55,8 @@ int	 license_set_load(struct db *db, const struct conf *c,
 	    struct license_set **ret_ls, size_t *ret_unranked);
 void	 license_set_free(struct license_set *ls);	/* NULL-safe */
 size_t	 license_set_count(const struct license_set *ls);	/* 0 for NULL */
+/* Agents in the set; they do not count as licenses. 0 for NULL. */
+size_t	 license_set_agent_count(const struct license_set *ls);
 
 /* The license a request names. key (NULL: the header is missing), user
  * and pass (NULL: no HTTP Basic) come from the request. On success
@@ -64,17 +67,32 @@ int	 license_check(const struct license_set *ls, const char *key,
 	    const char *user, const char *pass, int *ret_rank,
 	    const char **ret_edition);
 
+/* An enrolment key: a license key alone (an agent is not asked for the
+ * license's username and password; its own token stands in for them
+ * afterwards). 0 (ret_* as license_check), -ENOENT (no key or ""),
+ * -EACCES (no such license). */
+int	 license_check_key(const struct license_set *ls, const char *key,
+	    int *ret_rank, const char **ret_edition);
+
 /*
  * Agents. The set also holds every agent's id, token hash, state and the
  * edition rank of the license it enrolled with (agents enrolled on an
- * open server rank above every edition while there are no licenses,
- * and -1 once there are). An agent names itself with its id in an
- * X-Cascade-Agent header and its token as "Authorization: Bearer TOKEN".
- * 0 (ret_* filled; *ret_licensed 0 for a pending agent), -ENOENT (no
- * id given), -EACCES (unknown id or wrong token; which is not said).
+ * open server rank LICENSE_RANK_ALL, above every edition, while there
+ * are no licenses, and -1 once there are; so does an agent whose
+ * license was removed). An agent names itself with its id in an
+ * X-Cascade-Agent header and its token as "Authorization: Bearer TOKEN"
+ * (64 lower-case hex). 0 (ret_* filled; *ret_licensed 0 for a pending
+ * agent), -ENOENT (no id or no Authorization given), -EACCES (unknown
+ * id, wrong token or a malformed Authorization; which is not said).
  */
+#define LICENSE_RANK_ALL	INT_MAX
 int	 license_check_agent(const struct license_set *ls, const char *id,
 	    const char *authorization, int *ret_rank, int *ret_licensed);
+/* An Authorization value against one stored token hash (an agent's row
+ * in the database, fresher than a loaded set). 0, -ENOENT (NULL),
+ * -EACCES (wrong or malformed). */
+int	 license_check_token(const unsigned char token_hash[CRYPTO_SHA256_LEN],
+	    const char *authorization);
 /* A new agent token (64 hex) and its hashes as db_agent stores them
  * (crypto_token_hash with CRYPTO_LABEL_TOKEN and CRYPTO_LABEL_NOTIFY).
  * 0, -EIO. */

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agents.h"
 #include "cmd_delta.h"
 #include "license.h"
 #include "log.h"
@@ -39,6 +40,10 @@ static const char usage_text[] =
 "  license list   [-d DIR]\n"
 "  license remove [-d DIR] KEY\n"
 "                     manage who may download (--password - reads stdin)\n"
+"  agents  [-d DIR] [--json]\n"
+"                     the enrolled agents, each with its state\n"
+"  agents  [-d DIR] license ID | unlicense ID | group ID NAME | remove ID\n"
+"                     license a pending agent, move it, remove it\n"
 "  events  [-d DIR] [--since TIME]\n"
 "                     the event history (TIME: 2026-11-22T10:00:00Z or 24h)\n"
 "  verify  [-d DIR]   check every object, signature and reference\n"
@@ -708,7 +713,9 @@ print_event(void *arg, const struct db_event *e)
 	printf("%s ", t);
 	print_clean(e->kind);
 	printf(" ");
-	print_clean(e->channel[0] != '\0' ? e->channel : "-");
+	/* what the event is about: a channel, an agent, or nothing */
+	print_clean(e->channel[0] != '\0' ? e->channel :
+	    e->agent[0] != '\0' ? e->agent : "-");
 	printf(" ");
 	print_clean(e->detail);
 	printf("\n");
@@ -765,6 +772,7 @@ static const struct {
 	{ "gc", cmd_gc },
 	{ "license", cmd_license },
 	{ "events", cmd_events },
+	{ "agents", agents_cli },
 	{ "diff", cmd_diff },
 	{ "patch", cmd_patch },
 };

@@ -10,10 +10,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agents.h"
 #include "http.h"
 #include "license.h"
 #include "log.h"
 #include "mirror.h"
+#include "notify.h"
 #include "serve.h"
 #include "ts.h"
 #include "banned.h"
@@ -68,6 +70,8 @@ struct serve_wait {
 	struct http_waiter	*hw;		/* NULL once resumed */
 	uint64_t		 since;
 	int64_t			 deadline;	/* serve_now_ms() */
+	int			 agent;		/* sent X-Cascade-Agent */
+	int64_t			 wake;		/* 0, or when news is told */
 	struct serve_wait	*prev, *next;
 };
 
@@ -84,6 +88,10 @@ struct serve {
 	size_t			 nwaiters;
 	size_t			 maxwaiters;
 	int			 stopping;
+	int64_t			 window_ms;	/* [notify] window; main */
+	struct agents		*agents;
+	struct notify		*notify;	/* NULL: pushes are off */
+	uint64_t		 notified;	/* serial last pushed */
 };
 
 static void
@@ -700,9 +708,9 @@ serve_reply_unauthorized(struct http_request *req, const char *error,
 	http_reply(req, 401, r);
 }
 
-/* Checks the request's license when there are licenses; fills cl (the
- * caller gives it back with serve_client_put). -EACCES when it replied
- * 401. */
+/* Checks the request's license, or the agent's credentials, when there
+ * are licenses; fills cl (the caller gives it back with
+ * serve_client_put). -EACCES when it replied (401, 403). */
 static int
 serve_client_get(struct serve *s, struct http_request *req,
     struct serve_client *cl)
@@ -710,12 +718,31 @@ serve_client_get(struct serve *s, struct http_request *req,
 	struct serve_licenses	*lic;
 	char			 user[LICENSE_USERNAME_MAX + 1];
 	char			 pass[LICENSE_PASSWORD_MAX + 1];
-	const char		*edition = NULL;
-	int			 e, basic;
+	const char		*edition = NULL, *agent;
+	int			 e, basic, licensed;
 
 	memset(cl, 0, sizeof(*cl));
 	lic = serve_licenses_get(s);
-	if (license_set_count(lic->set) > 0) {
+	agent = http_header(req, "X-Cascade-Agent");
+	if (license_set_count(lic->set) > 0 && agent != NULL) {
+		e = license_check_agent(lic->set, agent,
+		    http_header(req, "Authorization"), &cl->rank, &licensed);
+		serve_licenses_unref(s, lic);
+		if (e < 0) {
+			http_reply_error(req, 401, "agent_rejected", "the "
+			    "agent id or token is not accepted: enrol again "
+			    "('cascade-agent enroll')");
+			return -EACCES;
+		}
+		if (!licensed) {
+			http_reply_error(req, 403, "agent_pending", "this "
+			    "agent is not licensed yet ('cascade agents "
+			    "license ID' on the server)");
+			return -EACCES;
+		}
+		cl->licensed = 1;
+		snprintf(cl->edition, sizeof(cl->edition), "agent");
+	} else if (license_set_count(lic->set) > 0) {
 		basic = http_basic_auth(req, user, sizeof(user), pass,
 		    sizeof(pass));
 		e = license_check(lic->set,
@@ -852,6 +879,7 @@ serve_events(struct serve *s, struct http_request *req,
 	w->s = s;
 	w->since = since;
 	w->deadline = serve_now_ms() + (int64_t)wait * 1000;
+	w->agent = http_header(req, "X-Cascade-Agent") != NULL;
 	pthread_mutex_lock(&s->wlock);
 	if (!s->stopping && s->nwaiters < s->maxwaiters)
 		w->hw = http_suspend(req, w, serve_wait_release);
@@ -897,19 +925,32 @@ serve_events_resumed(struct serve *s, struct http_request *req,
 }
 
 /* Main thread, every tick: wakes the waiters whose serial has passed or
- * whose time is up (all of them when stopping). */
+ * whose time is up (all of them when stopping). Agents are told of news
+ * each at a random moment within [notify] window, so that a fleet does
+ * not download at once; downstream mirrors at once. */
 static void
 serve_events_tick(struct serve *s)
 {
 	struct serve_wait	*w;
 	uint64_t		 serial = s->snap->serial;	/* main owns */
 	int64_t			 now = serve_now_ms();
+	int			 news;
 
 	pthread_mutex_lock(&s->wlock);
 	for (w = s->waiters; w != NULL; w = w->next) {
 		if (w->hw == NULL)
 			continue;	/* resumed, answering */
-		if (s->stopping || serial > w->since || now >= w->deadline) {
+		news = serial > w->since;
+		if (news && w->agent && s->window_ms > 0) {
+			if (w->wake == 0)
+				w->wake = now + (int64_t)crypto_random_uniform(
+				    (uint64_t)s->window_ms + 1);
+			news = now >= w->wake;
+			/* held past its wait: the answer is news, not 204 */
+			if (w->deadline < w->wake)
+				w->deadline = w->wake;
+		}
+		if (s->stopping || news || now >= w->deadline) {
 			http_resume(w->hw);
 			w->hw = NULL;
 		}
@@ -990,9 +1031,10 @@ serve_handle(void *ctx, struct http_request *req)
 {
 	struct serve		*s = ctx;
 	struct serve_snapshot	*snap;
+	struct serve_licenses	*lic;
 	struct serve_client	 cl;
 	struct serve_wait	*w;
-	char			 seg[4][MANIFEST_NAME_MAX + 8];
+	char			 seg[4][AGENTS_SEG_MAX];
 	const char		*m = http_method(req);
 	int			 n;
 
@@ -1000,12 +1042,20 @@ serve_handle(void *ctx, struct http_request *req)
 		serve_events_resumed(s, req, w);
 		return;
 	}
+	n = serve_split(http_path(req), seg);
+	if (n >= 2 && strcmp(seg[0], "v1") == 0 &&
+	    strcmp(seg[1], "agents") == 0) {
+		/* the agents check their own tokens */
+		lic = serve_licenses_get(s);
+		agents_handle(s->agents, req, lic->set, seg, n);
+		serve_licenses_unref(s, lic);
+		return;
+	}
 	if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0) {
 		http_reply_error(req, 405, "method_not_allowed",
 		    "only GET and HEAD are served here");
 		return;
 	}
-	n = serve_split(http_path(req), seg);
 	if (n < 2 || strcmp(seg[0], "v1") != 0) {
 		http_reply_error(req, 404, "not_found", "no such resource");
 		return;
@@ -1177,9 +1227,25 @@ serve_run(struct repo *r, const struct serve_options *o)
 	hc.connection_memory = r->conf.connection_memory;
 	hc.connection_limit = r->conf.connection_limit;
 	hc.connection_timeout = r->conf.connection_timeout;
+	hc.body_max = MANIFEST_DOC_MAX;
+	s.window_ms = r->conf.notify_window * 1000;
+	s.notified = s.snap->serial;
+	e = agents_open(r->dir, &r->conf, &s.agents);
+	if (e < 0) {
+		log_errno(e, "cannot open the agents' state");
+		serve_snapshot_unref(&s, s.snap);
+		serve_licenses_unref(&s, s.lic);
+		return 1;
+	}
+	e = notify_start(r->dir, &r->conf, &s.notify);
+	if (e < 0)
+		log_errno(e, "cannot start the notifications: agents that "
+		    "listen will not be pushed to");
 	e = http_server_start(&hc, serve_handle, &s, &hs, err, sizeof(err));
 	if (e < 0) {
 		log_error("%s", err);
+		notify_stop(s.notify);
+		agents_close(s.agents);
 		serve_snapshot_unref(&s, s.snap);
 		serve_licenses_unref(&s, s.lic);
 		return 1;
@@ -1202,11 +1268,23 @@ serve_run(struct repo *r, const struct serve_options *o)
 			mirror_stop(mirror);
 			if (mirror_start(r->dir, &mirror) < 0)
 				mirror = NULL;
+			agents_set_conf(s.agents, &r->conf);
+			if (s.notify != NULL)
+				notify_set_conf(s.notify, &r->conf);
+			s.window_ms = r->conf.notify_window * 1000;
 		}
 		serve_sync_request(r, mirror);
 		if (sig == SIGHUP)
 			s.rebuild = 1;	/* editions may have moved */
 		serve_refresh(&s);
+		if (s.snap->serial != s.notified && s.notify != NULL) {
+			s.notified = s.snap->serial;
+			e = notify_publish(s.notify, s.notified);
+			if (e > 0)
+				log_info("notifying %d agent%s of serial %llu",
+				    e, e == 1 ? "" : "s",
+				    (unsigned long long)s.notified);
+		}
 		serve_licenses_refresh(&s, sig == SIGHUP);
 		serve_events_tick(&s);
 		serve_maintain(&s, &next_gc, &next_refresh);
@@ -1214,7 +1292,9 @@ serve_run(struct repo *r, const struct serve_options *o)
 	log_info("shutting down");
 	serve_events_stop(&s);	/* held long-polls are answered */
 	mirror_stop(mirror);
+	notify_stop(s.notify);
 	http_server_stop(hs);
+	agents_close(s.agents);
 	/* every request has ended: each waiter was released */
 	serve_snapshot_unref(&s, s.snap);
 	serve_licenses_unref(&s, s.lic);

@@ -472,6 +472,20 @@ sig_file_parse(const char *p, size_t len, struct sig_file *f)
 }
 
 int
+sig_key_id_of(const char *sig, size_t siglen,
+    unsigned char ret_id[SIG_KEY_ID_LEN])
+{
+	struct sig_file	 f;
+	int		 r;
+
+	r = sig_file_parse(sig, siglen, &f);
+	if (r < 0)
+		return r;
+	memcpy(ret_id, f.id, SIG_KEY_ID_LEN);
+	return 0;
+}
+
+int
 sig_verify(const struct sig_pubkey *pk, const void *m, size_t n,
     const char *sig, size_t siglen)
 {

@@ -61,6 +61,10 @@ void	 sig_key_id_hex(const unsigned char id[SIG_KEY_ID_LEN], char out[17]);
  * newline and at most SIG_COMMENT_MAX bytes (-EINVAL otherwise). */
 int	 sig_sign(const struct sig_seckey *sk, const void *m, size_t n,
 	    const char *trusted_comment, struct buf *out);
+/* The id of the key that made a .minisig text (parsed, not verified:
+ * it says which key to verify with). 0, -EBADMSG. */
+int	 sig_key_id_of(const char *sig, size_t siglen,
+	    unsigned char ret_id[SIG_KEY_ID_LEN]);
 /* Verifies a .minisig text against m and the public key: both the
  * signature and the global signature over the trusted comment.
  * 0, -EBADMSG (malformed), -ENOKEY (signed by another key id),

@@ -332,6 +332,45 @@ test_misc(void)
 	crypto_wipe(NULL, 0);
 }
 
+static void
+test_random_uniform(void)
+{
+	unsigned	 seen[10] = { 0 };
+	uint64_t	 x;
+	int		 i, all = 1;
+
+	CHECK_EQ(crypto_random_uniform(0), 0);
+	CHECK_EQ(crypto_random_uniform(1), 0);
+	for (i = 0; i < 2000; i++) {
+		x = crypto_random_uniform(10);
+		if (x >= 10) {
+			CHECK(x < 10);
+			return;
+		}
+		seen[x]++;
+	}
+	/* 2000 draws miss a value with probability about 10 * 0.9^2000 */
+	for (i = 0; i < 10; i++)
+		all &= seen[i] > 0;
+	CHECK(all);
+	CHECK(crypto_random_uniform(UINT64_MAX) < UINT64_MAX);
+}
+
+static void
+test_token_hash(void)
+{
+	unsigned char	 a[CRYPTO_SHA256_LEN], b[CRYPTO_SHA256_LEN];
+	unsigned char	 c[CRYPTO_SHA256_LEN];
+
+	CHECK_EQ(crypto_token_hash(CRYPTO_LABEL_TOKEN, "abc", a), 0);
+	CHECK_EQ(crypto_token_hash(CRYPTO_LABEL_NOTIFY, "abc", b), 0);
+	CHECK(memcmp(a, b, sizeof(a)) != 0);	/* the labels separate */
+	/* SHA-256 of "cascade agent token" NUL "abc" */
+	CHECK_EQ(crypto_sha256(CRYPTO_LABEL_TOKEN "\0abc",
+	    sizeof(CRYPTO_LABEL_TOKEN) + 3, c), 0);
+	CHECK(memcmp(a, c, sizeof(a)) == 0);
+}
+
 int
 main(void)
 {
@@ -342,5 +381,7 @@ main(void)
 	RUN(test_ed25519);
 	RUN(test_blake2b);
 	RUN(test_misc);
+	RUN(test_random_uniform);
+	RUN(test_token_hash);
 	return check_end();
 }

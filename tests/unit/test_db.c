@@ -1,7 +1,9 @@
 /*
  * Unit tests of db, on a SQLite file in a temporary directory: channel
  * serials, versions (newest first, current per component), deltas and
- * their base versions, references to objects, and transactions.
+ * their base versions, references to objects, transactions, licenses,
+ * agents, events, and the migration of a file from before schema
+ * versions. db.c is included to make such a file with its first schema.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -10,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "db.c"
 #include "crypto.h"
 #include "db.h"
 #include "fs.h"
@@ -978,6 +981,350 @@ test_events_prune(void)
 	db_close(db);
 }
 
+/* ---- agents ------------------------------------------------------------- */
+
+static void
+agent(struct db_agent *a, const char *id, const char *group, int licensed,
+    int64_t enrolled)
+{
+	size_t	 i;
+
+	memset(a, 0, sizeof(*a));
+	snprintf(a->id, sizeof(a->id), "%s", id);
+	for (i = 0; i < sizeof(a->token_hash); i++) {
+		a->token_hash[i] = (unsigned char)((unsigned char)id[0] + i);
+		a->notify_key[i] = (unsigned char)(0x80 ^ i);
+	}
+	snprintf(a->license_key, sizeof(a->license_key), "KEY-00000001");
+	snprintf(a->group, sizeof(a->group), "%s", group);
+	a->licensed = licensed;
+	snprintf(a->hostname, sizeof(a->hostname), "host-%s", id);
+	a->enrolled = enrolled;
+}
+
+static uint64_t
+generation(struct db *db)
+{
+	uint64_t	 gen = 0;
+
+	if (db_licenses_generation(db, &gen) < 0)
+		return UINT64_MAX;
+	return gen;
+}
+
+static void
+test_agents(void)
+{
+	struct db	*db = fresh_db("agents");
+	struct db_agent	 a, b, *all = NULL;
+	size_t		 n = 99;
+	static const char id1[] = "0123456789abcdef0123456789abcdef";
+	static const char id2[] = "fedcba9876543210fedcba9876543210";
+	static const char id3[] = "00000000000000000000000000000003";
+
+	CHECK(db != NULL);
+	if (db == NULL)
+		return;
+	CHECK_EQ(db_agents(db, &all, &n), 0);
+	CHECK_EQ(n, 0);
+	free(all);
+	CHECK_EQ(db_agent_get(db, id1, &b), -ENOENT);
+
+	/* listed by enrolment time, not by id */
+	agent(&a, id1, "default", 0, 1795341700);
+	CHECK_EQ(db_agent_add(db, &a), 0);
+	CHECK_EQ(db_agent_add(db, &a), -EEXIST);
+	agent(&a, id2, "labs", 1, 1795341600);
+	a.license_key[0] = '\0';		/* enrolled on an open server */
+	CHECK_EQ(db_agent_add(db, &a), 0);
+	agent(&a, id3, "default", 1, 1795341700);
+	CHECK_EQ(db_agent_add(db, &a), 0);
+
+	CHECK_EQ(db_agent_get(db, id2, &b), 0);
+	CHECK(strcmp(b.id, id2) == 0);
+	CHECK(memcmp(b.token_hash, a.token_hash, 1) != 0);
+	agent(&a, id2, "labs", 1, 1795341600);
+	CHECK(memcmp(b.token_hash, a.token_hash, sizeof(a.token_hash)) == 0);
+	CHECK(memcmp(b.notify_key, a.notify_key, sizeof(a.notify_key)) == 0);
+	CHECK(strcmp(b.license_key, "") == 0);
+	CHECK(strcmp(b.group, "labs") == 0);
+	CHECK_EQ(b.licensed, 1);
+	CHECK(strcmp(b.hostname, "host-fedcba9876543210fedcba9876543210")
+	    == 0);
+	CHECK_EQ(b.enrolled, 1795341600);
+	CHECK_EQ(b.last_seen, 0);
+	CHECK_EQ(b.last_report, 0);
+	CHECK(strcmp(b.notify_url, "") == 0);
+	CHECK(b.status == NULL);
+	db_agents_free(&b, 1);
+
+	CHECK_EQ(db_agents(db, &all, &n), 0);
+	CHECK_EQ(n, 3);
+	if (n == 3) {
+		CHECK(strcmp(all[0].id, id2) == 0);
+		CHECK(strcmp(all[1].id, id1) == 0);	/* then as added */
+		CHECK(strcmp(all[2].id, id3) == 0);
+		CHECK_EQ(all[1].licensed, 0);
+	}
+	db_agents_free(all, n);
+	free(all);
+
+	/* a report: hostname, notify URL, document, both times */
+	CHECK_EQ(db_agent_report(db, id1, "renamed", "http://10.0.0.5:9137/"
+	    "v1/notify", "{\"result\": \"ok\"}", 1795342000), 0);
+	CHECK_EQ(db_agent_get(db, id1, &b), 0);
+	CHECK(strcmp(b.hostname, "renamed") == 0);
+	CHECK(strcmp(b.notify_url, "http://10.0.0.5:9137/v1/notify") == 0);
+	CHECK(b.status != NULL && strcmp(b.status, "{\"result\": \"ok\"}")
+	    == 0);
+	CHECK_EQ(b.last_report, 1795342000);
+	CHECK_EQ(b.last_seen, 1795342000);
+	db_agents_free(&b, 1);
+	CHECK_EQ(db_agent_seen(db, id1, 1795342100), 0);
+	CHECK_EQ(db_agent_get(db, id1, &b), 0);
+	CHECK_EQ(b.last_report, 1795342000);
+	CHECK_EQ(b.last_seen, 1795342100);
+	db_agents_free(&b, 1);
+	db_agents_free(NULL, 0);
+
+	CHECK_EQ(db_agent_set_licensed(db, id1, 1), 0);
+	CHECK_EQ(db_agent_set_group(db, id1, "labs"), 0);
+	CHECK_EQ(db_agent_get(db, id1, &b), 0);
+	CHECK_EQ(b.licensed, 1);
+	CHECK(strcmp(b.group, "labs") == 0);
+	CHECK(b.status != NULL);		/* kept */
+	db_agents_free(&b, 1);
+
+	CHECK_EQ(db_agent_remove(db, id1), 0);
+	CHECK_EQ(db_agent_get(db, id1, &b), -ENOENT);
+	/* each change names an agent that exists */
+	CHECK_EQ(db_agent_remove(db, id1), -ENOENT);
+	CHECK_EQ(db_agent_set_licensed(db, id1, 1), -ENOENT);
+	CHECK_EQ(db_agent_set_group(db, id1, "x"), -ENOENT);
+	CHECK_EQ(db_agent_report(db, id1, "h", "", "{}", 1), -ENOENT);
+	CHECK_EQ(db_agent_seen(db, id1, 1), -ENOENT);
+	/* ids are data, never SQL */
+	CHECK_EQ(db_agent_get(db, "' OR 1=1; --", &b), -ENOENT);
+	db_close(db);
+}
+
+/* Who may authenticate bumps the generation, in the same transaction;
+ * what agents report does not. */
+static void
+test_agents_generation(void)
+{
+	char		 path[FS_PATH_MAX];
+	struct db	*w = NULL, *r = NULL;
+	struct db_agent	 a;
+	uint64_t	 g;
+	static const char id[] = "0123456789abcdef0123456789abcdef";
+
+	CHECK_EQ(fs_path(path, sizeof(path), "%s/agen.db", check_tmpdir), 0);
+	CHECK_EQ(db_open(path, 1, &w), 0);
+	CHECK_EQ(db_open(path, 0, &r), 0);
+	if (w == NULL || r == NULL) {
+		db_close(w);
+		db_close(r);
+		return;
+	}
+	g = generation(r);
+	CHECK_EQ(g, 0);
+	agent(&a, id, "default", 0, 1795341600);
+	CHECK_EQ(db_begin(w), 0);
+	CHECK_EQ(db_agent_add(w, &a), 0);
+	CHECK_EQ(db_event_add_agent(w, "agent-enrolled", id, "x"), 0);
+	CHECK_EQ(generation(r), g);		/* not before the commit */
+	db_rollback(w);
+	CHECK_EQ(generation(r), g);
+	CHECK_EQ(db_agent_get(r, id, &a), -ENOENT);
+
+	agent(&a, id, "default", 0, 1795341600);
+	CHECK_EQ(db_agent_add(w, &a), 0);
+	CHECK(generation(r) > g);
+	g = generation(r);
+	CHECK_EQ(db_agent_report(w, id, "h", "", "{}", 1795341700), 0);
+	CHECK_EQ(db_agent_seen(w, id, 1795341800), 0);
+	CHECK_EQ(generation(r), g);
+	CHECK_EQ(db_agent_set_licensed(w, id, 1), 0);
+	CHECK(generation(r) > g);
+	g = generation(r);
+	CHECK_EQ(db_agent_set_group(w, id, "labs"), 0);
+	CHECK(generation(r) > g);
+	g = generation(r);
+	CHECK_EQ(db_agent_set_group(w, "no-such-agent", "labs"), -ENOENT);
+	CHECK_EQ(generation(r), g);
+	CHECK_EQ(db_agent_remove(w, id), 0);
+	CHECK(generation(r) > g);
+	db_close(r);
+	db_close(w);
+}
+
+static void
+test_events_agent(void)
+{
+	struct db		*db = fresh_db("agent_events");
+	struct events_seen	*seen;
+	static const char	 id[] = "0123456789abcdef0123456789abcdef";
+
+	seen = calloc(1, sizeof(*seen));
+	CHECK(db != NULL && seen != NULL);
+	if (db == NULL || seen == NULL) {
+		free(seen);
+		db_close(db);
+		return;
+	}
+	CHECK_EQ(db_event_add(db, "sync-done", "main", "serial 3"), 0);
+	CHECK_EQ(db_event_add_agent(db, "agent-report", id, "failed: disk "
+	    "full"), 0);
+	CHECK_EQ(db_event_add_agent(db, "agent-enrolled", id, NULL), 0);
+	CHECK_EQ(db_events(db, 0, events_cb, seen), 0);
+	CHECK_EQ(seen->n, 3);
+	if (seen->n == 3) {
+		CHECK(strcmp(seen->e[0].agent, "") == 0);
+		CHECK(strcmp(seen->e[0].channel, "main") == 0);
+		CHECK(strcmp(seen->e[1].agent, id) == 0);
+		CHECK(strcmp(seen->e[1].channel, "") == 0);
+		CHECK(strcmp(seen->e[1].kind, "agent-report") == 0);
+		CHECK(strcmp(seen->e[1].detail, "failed: disk full") == 0);
+		CHECK(strcmp(seen->e[2].detail, "") == 0);
+	}
+	free(seen);
+	db_close(db);
+}
+
+/* A file as cascade made it before schema versions: the first schema
+ * alone, user_version 0, an event without an agent column. */
+static int
+legacy_db(const char *path)
+{
+	sqlite3	*h = NULL;
+	int	 rc;
+
+	rc = sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(h, db_schema, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(h, "INSERT INTO events (time, kind, channel, "
+		    "detail) VALUES (1795341600, 'sync-done', 'main', 'old'); "
+		    "INSERT INTO licenses (key, edition, created) VALUES "
+		    "('KEY-00000001', 'basic', 1795341600);", NULL, NULL,
+		    NULL);
+	sqlite3_close(h);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+static int
+user_version(const char *path)
+{
+	sqlite3		*h = NULL;
+	sqlite3_stmt	*st = NULL;
+	int		 v = -1;
+
+	if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL) ==
+	    SQLITE_OK && sqlite3_prepare_v2(h, "PRAGMA user_version", -1,
+	    &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return v;
+}
+
+static void
+test_migration(void)
+{
+	char			 path[FS_PATH_MAX];
+	struct db		*db = NULL, *db2 = NULL;
+	struct events_seen	*seen;
+	struct db_license	 l;
+	struct db_agent		 a;
+	sqlite3			*h = NULL;
+	static const char	 id[] = "0123456789abcdef0123456789abcdef";
+
+	seen = calloc(1, sizeof(*seen));
+	CHECK(seen != NULL);
+	CHECK_EQ(fs_path(path, sizeof(path), "%s/legacy.db", check_tmpdir),
+	    0);
+	CHECK_EQ(legacy_db(path), 0);
+	CHECK_EQ(user_version(path), 0);
+	if (seen == NULL)
+		return;
+
+	/* two connections at once, as a server and a CLI: one migrates */
+	CHECK_EQ(db_open(path, 0, &db), 0);
+	CHECK_EQ(db_open(path, 0, &db2), 0);
+	CHECK_EQ(user_version(path), DB_SCHEMA_VERSION);
+	if (db == NULL || db2 == NULL) {
+		free(seen);
+		db_close(db);
+		db_close(db2);
+		return;
+	}
+	/* what was there is still there */
+	CHECK_EQ(db_license_get(db, "KEY-00000001", &l), 0);
+	CHECK_EQ(db_events(db, 0, events_cb, seen), 0);
+	CHECK_EQ(seen->n, 1);
+	CHECK(strcmp(seen->e[0].detail, "old") == 0);
+	CHECK(strcmp(seen->e[0].agent, "") == 0);
+	/* and what is new works */
+	agent(&a, id, "default", 1, 1795341600);
+	CHECK_EQ(db_agent_add(db, &a), 0);
+	CHECK_EQ(db_event_add_agent(db2, "agent-enrolled", id, "new"), 0);
+	memset(seen, 0, sizeof(*seen));
+	CHECK_EQ(db_events(db2, 0, events_cb, seen), 0);
+	CHECK_EQ(seen->n, 2);
+	CHECK(strcmp(seen->e[1].agent, id) == 0);
+	CHECK_EQ(db_agent_get(db2, id, &a), 0);
+	db_agents_free(&a, 1);
+	db_close(db2);
+	db_close(db);
+	db = NULL;
+
+	/* opening again changes nothing */
+	CHECK_EQ(db_open(path, 0, &db), 0);
+	CHECK_EQ(user_version(path), DB_SCHEMA_VERSION);
+	db_close(db);
+	db = NULL;
+
+	/* a file from a newer cascade is refused, not written */
+	CHECK_EQ(sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE, NULL),
+	    SQLITE_OK);
+	CHECK_EQ(sqlite3_exec(h, "PRAGMA user_version = 99", NULL, NULL,
+	    NULL), SQLITE_OK);
+	sqlite3_close(h);
+	CHECK_EQ(db_open(path, 0, &db), -ENOTSUP);
+	CHECK(db == NULL);
+	CHECK_EQ(user_version(path), 99);
+	free(seen);
+}
+
+static void
+test_channels(void)
+{
+	struct db	*db = fresh_db("channels");
+	char		(*names)[MANIFEST_NAME_MAX + 1] = NULL;
+	size_t		 n = 99;
+
+	CHECK(db != NULL);
+	if (db == NULL)
+		return;
+	CHECK_EQ(db_channels(db, &names, &n), 0);
+	CHECK_EQ(n, 0);
+	free(names);
+	names = NULL;
+	CHECK_EQ(db_channel_set_serial(db, "vendor", 3), 0);
+	CHECK_EQ(db_channel_set_serial(db, "main", 1), 0);
+	CHECK_EQ(db_channel_set_serial(db, "main", 2), 0);
+	CHECK_EQ(db_channels(db, &names, &n), 0);
+	CHECK_EQ(n, 2);
+	if (n == 2) {
+		CHECK(strcmp(names[0], "main") == 0);
+		CHECK(strcmp(names[1], "vendor") == 0);
+	}
+	free(names);
+	db_close(db);
+}
+
 int
 main(void)
 {
@@ -1002,6 +1349,11 @@ main(void)
 	RUN(test_object_editions);
 	RUN(test_events);
 	RUN(test_events_prune);
+	RUN(test_agents);
+	RUN(test_agents_generation);
+	RUN(test_events_agent);
+	RUN(test_migration);
+	RUN(test_channels);
 	check_rm_rf(check_tmpdir);
 	return check_end();
 }

@@ -67,12 +67,34 @@ static const char py_server[] =
 "        self.send_header('Content-Length', str(len(body)))\n"
 "        self.end_headers()\n"
 "        self.wfile.write(body)\n"
-"    def do_GET(self):\n"
+"    def note(self, body=None):\n"
 "        with open(log, 'a') as f:\n"
 "            f.write('REQ %s %d\\n' % (self.path, self.client_address[1]))\n"
 "            for k, v in self.headers.items():\n"
 "                f.write('H %s: %s\\n' % (k, v))\n"
+"            f.write('M %s\\n' % self.command)\n"
+"            if body is not None:\n"
+"                f.write('B %s\\n' % body.hex())\n"
 "            f.write('END\\n')\n"
+"    def do_body(self):\n"
+"        n = int(self.headers.get('Content-Length', '0'))\n"
+"        body = self.rfile.read(n)\n"
+"        self.note(body)\n"
+"        if self.path == '/nocontent':\n"
+"            self.send_response(204)\n"
+"            self.end_headers()\n"
+"        elif self.path == '/bigreply':\n"
+"            self.reply(200, b'y' * 200000)\n"
+"        else:\n"
+"            self.reply(201, b'{\"got\": %d}' % len(body))\n"
+"    do_POST = do_PUT = do_DELETE = do_body\n"
+"    def do_HEAD(self):\n"
+"        self.note()\n"
+"        self.send_response(200)\n"
+"        self.send_header('Content-Length', '123456789')\n"
+"        self.end_headers()\n"
+"    def do_GET(self):\n"
+"        self.note()\n"
 "        if self.path == '/nolen':\n"
 "            self.send_response(200)\n"
 "            self.send_header('Connection', 'close')\n"
@@ -707,6 +729,13 @@ test_new_bad(void)
 	c.base_url = "http://h/";
 	c.license_key = "k\r\nX-Evil: 1";
 	CHECK_EQ(fetch_new(&c, &f), -EINVAL);
+	c.license_key = NULL;
+	c.agent_id = "0123\r\nX-Evil: 1";
+	CHECK_EQ(fetch_new(&c, &f), -EINVAL);
+	c.agent_id = "0123";
+	c.bearer = "tok\nX-Evil: 1";
+	CHECK_EQ(fetch_new(&c, &f), -EINVAL);
+	c.bearer = NULL;
 	CHECK(f == NULL);
 	c.license_key = "k";
 	c.base_url = "https://[::1]:8443/";
@@ -1267,6 +1296,187 @@ test_credentials_sent(void)
 	free(log);
 }
 
+/* The log's "B" line of a request: its body in hex. */
+static int
+request_body_is(const char *log, const void *p, size_t len)
+{
+	const char	*b;
+	char		*hex;
+	int		 same;
+
+	b = strstr(log, "\nB ");
+	if (b == NULL)
+		return len == 0 && strstr(log, "\nM ") != NULL;
+	hex = malloc(len * 2 + 1);
+	if (hex == NULL)
+		return 0;
+	crypto_hex(p, len, hex);
+	same = strncmp(b + 3, hex, len * 2) == 0 && b[3 + len * 2] == '\n';
+	free(hex);
+	return same;
+}
+
+/* Methods, bodies, and an agent's credentials on every request. */
+static void
+test_request(void)
+{
+	struct fetch_config	 c;
+	struct fetch_result	 res;
+	struct fetch_job	 j;
+	struct fetch		*f = NULL;
+	struct buf		 out;
+	const char		*doc = "{\"hostname\": \"h\"}";
+	char			*big, *log;
+	size_t			 bigsize = 100000;
+
+	memset(&c, 0, sizeof(c));
+	c.base_url = py_url;
+	c.username = "alice";		/* the bearer replaces Basic */
+	c.password = "pw";
+	c.license_key = "LIC-A";
+	c.agent_id = "0123456789abcdef0123456789abcdef";
+	c.bearer = "feedface";
+	CHECK_EQ(fetch_new(&c, &f), 0);
+	if (f == NULL)
+		return;
+	buf_init(&out, 1000);
+
+	CHECK_EQ(fetch_request(f, "POST", "enrol", "application/json", doc,
+	    strlen(doc), &out, &res), 0);
+	CHECK_EQ(res.status, 201);
+	CHECK(out.ptr != NULL && strcmp(out.ptr, "{\"got\": 17}") == 0);
+	log = request_log("/enrol");
+	CHECK(log != NULL);
+	if (log != NULL) {
+		CHECK(strstr(log, "\nM POST\n") != NULL);
+		CHECK(request_body_is(log, doc, strlen(doc)));
+		CHECK(strstr(log, "\nH Content-Type: application/json\n") !=
+		    NULL);
+		CHECK(strstr(log, "\nH Content-Length: 17\n") != NULL);
+		CHECK(strstr(log, "\nH X-Cascade-Agent: "
+		    "0123456789abcdef0123456789abcdef\n") != NULL);
+		CHECK(strstr(log, "\nH Authorization: Bearer feedface\n") !=
+		    NULL);
+		CHECK(strstr(log, "Basic") == NULL);
+		CHECK(strstr(log, "\nH X-Cascade-License: LIC-A\n") != NULL);
+		CHECK(strstr(log, "Expect") == NULL);
+		free(log);
+	}
+
+	/* PUT, the answer dropped */
+	CHECK_EQ(fetch_request(f, "PUT", "nocontent", "application/json", doc,
+	    strlen(doc), NULL, &res), 0);
+	CHECK_EQ(res.status, 204);
+	log = request_log("/nocontent");
+	CHECK(log != NULL && strstr(log, "\nM PUT\n") != NULL &&
+	    request_body_is(log, doc, strlen(doc)));
+	free(log);
+
+	/* a large body goes whole, without Expect: 100-continue */
+	big = malloc(bigsize);
+	CHECK(big != NULL);
+	if (big != NULL) {
+		fill((unsigned char *)big, bigsize, 77);
+		buf_reset(&out);
+		CHECK_EQ(fetch_request(f, "PUT", "big", NULL, big, bigsize,
+		    &out, &res), 0);
+		CHECK_EQ(res.status, 201);
+		CHECK(out.ptr != NULL &&
+		    strcmp(out.ptr, "{\"got\": 100000}") == 0);
+		log = request_log("/big");
+		CHECK(log != NULL && request_body_is(log, big, bigsize) &&
+		    strstr(log, "Expect") == NULL && strstr(log,
+		    "\nH Content-Type: application/octet-stream\n") != NULL);
+		free(log);
+		free(big);
+	}
+
+	/* POST with no body: an empty one */
+	buf_reset(&out);
+	CHECK_EQ(fetch_request(f, "POST", "empty", NULL, NULL, 0, &out, &res),
+	    0);
+	CHECK_EQ(res.status, 201);
+	log = request_log("/empty");
+	CHECK(log != NULL && strstr(log, "\nM POST\n") != NULL &&
+	    strstr(log, "\nH Content-Length: 0\n") != NULL);
+	free(log);
+
+	/* GET and DELETE through fetch_request; HEAD reads no body */
+	buf_reset(&out);
+	CHECK_EQ(fetch_request(f, "GET", "viaget", NULL, NULL, 0, &out, &res),
+	    0);
+	CHECK_EQ(res.status, 200);
+	CHECK(out.ptr != NULL && strcmp(out.ptr, "hello\n") == 0);
+	log = request_log("/viaget");
+	CHECK(log != NULL && strstr(log, "\nM GET\n") != NULL &&
+	    strstr(log, "Content-Length") == NULL);
+	free(log);
+	CHECK_EQ(fetch_request(f, "DELETE", "gone", NULL, NULL, 0, NULL,
+	    &res), 0);
+	CHECK_EQ(res.status, 201);
+	log = request_log("/gone");
+	CHECK(log != NULL && strstr(log, "\nM DELETE\n") != NULL);
+	free(log);
+	buf_reset(&out);
+	CHECK_EQ(fetch_request(f, "HEAD", "head", NULL, NULL, 0, &out, &res),
+	    0);
+	CHECK_EQ(res.status, 200);
+	CHECK_EQ(out.len, 0);
+
+	/* an answer over the cap, kept or dropped */
+	buf_reset(&out);
+	CHECK_EQ(fetch_request(f, "POST", "bigreply", NULL, "x", 1, &out,
+	    &res), -E2BIG);
+	CHECK_EQ(out.len, 0);
+	CHECK_EQ(fetch_request(f, "POST", "bigreply", NULL, "x", 1, NULL,
+	    &res), -E2BIG);
+	CHECK_EQ(res.status, 200);
+
+	/* bad methods and content types never reach the wire */
+	CHECK_EQ(fetch_request(f, "get", "x", NULL, NULL, 0, NULL, &res),
+	    -EINVAL);
+	CHECK_EQ(fetch_request(f, "PO ST", "x", NULL, NULL, 0, NULL, &res),
+	    -EINVAL);
+	CHECK_EQ(fetch_request(f, "", "x", NULL, NULL, 0, NULL, &res),
+	    -EINVAL);
+	CHECK_EQ(fetch_request(f, "POST", "x", "a\r\nX: y", "b", 1, NULL,
+	    &res), -EINVAL);
+
+	/* the credentials go with downloads and plain gets too */
+	CHECK_EQ(check_write_file(check_path("agentfile"), "", 0), 0);
+	CHECK_EQ(one_job(f, "agentfile", check_path("agentfile"), 100, &j), 0);
+	log = request_log("/agentfile");
+	CHECK(log != NULL && strstr(log, "\nH X-Cascade-Agent: ") != NULL &&
+	    strstr(log, "\nH Authorization: Bearer feedface\n") != NULL &&
+	    strstr(log, "\nM GET\n") != NULL);
+	free(log);
+	buf_reset(&out);
+	CHECK_EQ(fetch_get(f, "agentget", NULL, 0, &out, &res), 0);
+	log = request_log("/agentget");
+	CHECK(log != NULL && strstr(log, "\nH X-Cascade-Agent: ") != NULL &&
+	    strstr(log, "\nH Authorization: Bearer feedface\n") != NULL);
+	free(log);
+	buf_release(&out);
+	fetch_free(f);
+
+	/* the bearer alone (the server's pushes) */
+	memset(&c, 0, sizeof(c));
+	c.base_url = py_url;
+	c.bearer = "0badc0de";
+	f = NULL;
+	CHECK_EQ(fetch_new(&c, &f), 0);
+	if (f == NULL)
+		return;
+	CHECK_EQ(fetch_request(f, "POST", "push", "application/json",
+	    "{\"serial\": 3}", 13, NULL, &res), 0);
+	CHECK_EQ(res.status, 201);
+	fetch_free(f);
+	log = request_log("/push");
+	CHECK(log != NULL && strstr(log, "\nH Authorization: Bearer 0badc0de\n")
+	    != NULL && strstr(log, "X-Cascade-Agent") == NULL);
+	free(log);
+}
+
 static void
 test_connection_reused(void)
 {
@@ -1618,6 +1828,7 @@ main(void)
 		RUN(test_stall);
 		RUN(test_cancel);
 		RUN(test_credentials_sent);
+		RUN(test_request);
 		RUN(test_connection_reused);
 		RUN(test_retry_after);
 		RUN(test_files_odd_ranges);

@@ -2,7 +2,8 @@
  * Unit tests of license: what license_make accepts and refuses, that the
  * password is stored salted and hashed, masking, and license_check on a
  * set loaded from a real state database: right and wrong keys, usernames
- * and passwords, and edition ranks from [editions] order.
+ * and passwords, and edition ranks from [editions] order; agents: tokens,
+ * their checks (right, wrong, unknown, malformed, pending) and ranks.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -133,9 +134,11 @@ three(struct db **ret_db, size_t *ret_unranked)
 	static const char	 conf_text[] =
 	    "[editions]\norder = basic, business, premium\n";
 
+	static int		 seq;
+
 	conf_defaults(&c);
 	if (conf_parse(&c, conf_text, strlen(conf_text), err) < 0 ||
-	    fs_path(path, sizeof(path), "%s/l.db", check_tmpdir) < 0 ||
+	    fs_path(path, sizeof(path), "%s/l%d.db", check_tmpdir, seq++) < 0 ||
 	    db_open(path, 1, &db) < 0)
 		return NULL;
 	if (license_make(&l, "BASIC-KEY-0001", "basic", "alice", "pa:ss word",
@@ -215,6 +218,213 @@ test_check(void)
 	db_close(db);
 }
 
+/* An agent row with a fresh token, added to db; the token in tok. */
+static int
+add_agent(struct db *db, const char *id, const char *license_key,
+    int licensed, char tok[MANIFEST_TOKEN_MAX + 1])
+{
+	struct db_agent	 a;
+
+	memset(&a, 0, sizeof(a));
+	snprintf(a.id, sizeof(a.id), "%s", id);
+	snprintf(a.license_key, sizeof(a.license_key), "%s", license_key);
+	snprintf(a.group, sizeof(a.group), "default");
+	snprintf(a.hostname, sizeof(a.hostname), "h");
+	a.licensed = licensed;
+	a.enrolled = 1795341600;
+	if (license_agent_token(tok, a.token_hash, a.notify_key) < 0)
+		return -1;
+	return db_agent_add(db, &a);
+}
+
+static void
+test_agent_token(void)
+{
+	char		 t1[MANIFEST_TOKEN_MAX + 1], t2[MANIFEST_TOKEN_MAX + 1];
+	unsigned char	 h1[CRYPTO_SHA256_LEN], n1[CRYPTO_SHA256_LEN];
+	unsigned char	 h2[CRYPTO_SHA256_LEN], n2[CRYPTO_SHA256_LEN];
+	unsigned char	 x[CRYPTO_SHA256_LEN];
+	char		 auth[128];
+
+	CHECK_EQ(license_agent_token(t1, h1, n1), 0);
+	CHECK_EQ(license_agent_token(t2, h2, n2), 0);
+	CHECK_EQ(strlen(t1), MANIFEST_TOKEN_MAX);
+	CHECK_EQ(strspn(t1, "0123456789abcdef"), MANIFEST_TOKEN_MAX);
+	CHECK(strcmp(t1, t2) != 0);
+	/* the hashes are those of crypto_token_hash, and differ by label */
+	CHECK_EQ(crypto_token_hash(CRYPTO_LABEL_TOKEN, t1, x), 0);
+	CHECK(memcmp(x, h1, sizeof(x)) == 0);
+	CHECK_EQ(crypto_token_hash(CRYPTO_LABEL_NOTIFY, t1, x), 0);
+	CHECK(memcmp(x, n1, sizeof(x)) == 0);
+	CHECK(memcmp(h1, n1, sizeof(h1)) != 0);
+	CHECK(memcmp(h1, h2, sizeof(h1)) != 0);
+
+	/* one stored hash against an Authorization value */
+	snprintf(auth, sizeof(auth), "Bearer %s", t1);
+	CHECK_EQ(license_check_token(h1, auth), 0);
+	CHECK_EQ(license_check_token(h2, auth), -EACCES);
+	CHECK_EQ(license_check_token(n1, auth), -EACCES);  /* not the notify key */
+	CHECK_EQ(license_check_token(h1, t1), -EACCES);	/* no scheme */
+	CHECK_EQ(license_check_token(h1, NULL), -ENOENT);
+}
+
+static void
+test_check_agent(void)
+{
+	struct license_set	*ls = NULL;
+	struct db		*db = NULL;
+	struct conf		 c;
+	char			 ta[MANIFEST_TOKEN_MAX + 1];
+	char			 tb[MANIFEST_TOKEN_MAX + 1];
+	char			 tc[MANIFEST_TOKEN_MAX + 1];
+	char			 td[MANIFEST_TOKEN_MAX + 1];
+	char			 auth[128], err[CONF_ERROR_MAX];
+	size_t			 unranked;
+	int			 rank = 99, licensed = 99;
+	static const char	 conf_text[] =
+	    "[editions]\norder = basic, business, premium\n";
+	static const char	 ida[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+	static const char	 idb[] = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+	static const char	 idc[] = "cccccccccccccccccccccccccccccccc";
+	static const char	 idd[] = "dddddddddddddddddddddddddddddddd";
+
+	ls = three(&db, &unranked);
+	CHECK(ls != NULL);
+	if (ls == NULL)
+		return;
+	license_set_free(ls);
+	ls = NULL;
+	conf_defaults(&c);
+	CHECK_EQ(conf_parse(&c, conf_text, strlen(conf_text), err), 0);
+	CHECK_EQ(add_agent(db, ida, "PREMIUM-KEY-02", 1, ta), 0);
+	CHECK_EQ(add_agent(db, idb, "BASIC-KEY-0001", 0, tb), 0);
+	CHECK_EQ(add_agent(db, idc, "", 1, tc), 0);	/* enrolled open */
+	CHECK_EQ(add_agent(db, idd, "GONE-KEY-0004", 1, td), 0);
+	CHECK_EQ(license_set_load(db, &c, &ls, &unranked), 0);
+	if (ls == NULL) {
+		db_close(db);
+		return;
+	}
+	CHECK_EQ(license_set_count(ls), 3);	/* agents are not licenses */
+	CHECK_EQ(license_set_agent_count(ls), 4);
+
+	snprintf(auth, sizeof(auth), "Bearer %s", ta);
+	CHECK_EQ(license_check_agent(ls, ida, auth, &rank, &licensed), 0);
+	CHECK_EQ(rank, 2);
+	CHECK_EQ(licensed, 1);
+	/* the scheme in any case, spaces around */
+	snprintf(auth, sizeof(auth), "bearer   %s ", ta);
+	CHECK_EQ(license_check_agent(ls, ida, auth, &rank, &licensed), 0);
+	/* pending: known, with its state */
+	snprintf(auth, sizeof(auth), "Bearer %s", tb);
+	CHECK_EQ(license_check_agent(ls, idb, auth, &rank, &licensed), 0);
+	CHECK_EQ(rank, 0);
+	CHECK_EQ(licensed, 0);
+	/* enrolled on an open server, now that there are licenses: nothing;
+	 * and an agent whose license is gone: nothing either */
+	snprintf(auth, sizeof(auth), "Bearer %s", tc);
+	CHECK_EQ(license_check_agent(ls, idc, auth, &rank, &licensed), 0);
+	CHECK_EQ(rank, -1);
+	snprintf(auth, sizeof(auth), "Bearer %s", td);
+	CHECK_EQ(license_check_agent(ls, idd, auth, &rank, &licensed), 0);
+	CHECK_EQ(rank, -1);
+
+	/* another agent's token, an unknown id: the same answer */
+	snprintf(auth, sizeof(auth), "Bearer %s", tb);
+	CHECK_EQ(license_check_agent(ls, ida, auth, &rank, &licensed),
+	    -EACCES);
+	CHECK_EQ(license_check_agent(ls, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee",
+	    auth, &rank, &licensed), -EACCES);
+	CHECK_EQ(license_check_agent(ls, "aaaa", auth, &rank, &licensed),
+	    -EACCES);
+	CHECK_EQ(license_check_agent(ls, "", auth, &rank, &licensed),
+	    -EACCES);
+	CHECK_EQ(license_check_agent(ls, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	    auth, &rank, &licensed), -EACCES);	/* too long */
+	/* malformed */
+	snprintf(auth, sizeof(auth), "Basic %s", ta);
+	CHECK_EQ(license_check_agent(ls, ida, auth, &rank, &licensed),
+	    -EACCES);
+	snprintf(auth, sizeof(auth), "Bearer%s", ta);
+	CHECK_EQ(license_check_agent(ls, ida, auth, &rank, &licensed),
+	    -EACCES);
+	snprintf(auth, sizeof(auth), "Bearer %.63s", ta);
+	CHECK_EQ(license_check_agent(ls, ida, auth, &rank, &licensed),
+	    -EACCES);
+	snprintf(auth, sizeof(auth), "Bearer %s0", ta);
+	CHECK_EQ(license_check_agent(ls, ida, auth, &rank, &licensed),
+	    -EACCES);
+	snprintf(auth, sizeof(auth), "Bearer %s x", ta);
+	CHECK_EQ(license_check_agent(ls, ida, auth, &rank, &licensed),
+	    -EACCES);
+	CHECK_EQ(license_check_agent(ls, ida, "", &rank, &licensed), -EACCES);
+	CHECK_EQ(license_check_agent(ls, ida, "Bearer ", &rank, &licensed),
+	    -EACCES);
+	/* upper-case hex is another token */
+	snprintf(auth, sizeof(auth), "Bearer %s", ta);
+	for (size_t i = 7; auth[i] != '\0'; i++)
+		if (auth[i] >= 'a' && auth[i] <= 'f')
+			auth[i] = (char)(auth[i] - 'a' + 'A');
+	CHECK_EQ(license_check_agent(ls, ida, auth, &rank, &licensed),
+	    -EACCES);
+	/* missing credentials */
+	snprintf(auth, sizeof(auth), "Bearer %s", ta);
+	CHECK_EQ(license_check_agent(ls, NULL, auth, &rank, &licensed),
+	    -ENOENT);
+	CHECK_EQ(license_check_agent(ls, ida, NULL, &rank, &licensed),
+	    -ENOENT);
+	CHECK_EQ(license_check_agent(NULL, ida, auth, &rank, &licensed),
+	    -EACCES);
+	license_set_free(ls);
+	ls = NULL;
+
+	/* an open server: agents enrolled there rank above every edition */
+	CHECK_EQ(db_license_remove(db, "BASIC-KEY-0001"), 0);
+	CHECK_EQ(db_license_remove(db, "PREMIUM-KEY-02"), 0);
+	CHECK_EQ(db_license_remove(db, "GOLD-KEY-0003"), 0);
+	CHECK_EQ(license_set_load(db, &c, &ls, &unranked), 0);
+	snprintf(auth, sizeof(auth), "Bearer %s", tc);
+	CHECK_EQ(license_check_agent(ls, idc, auth, &rank, &licensed), 0);
+	CHECK_EQ(rank, LICENSE_RANK_ALL);
+	/* removed from the database, gone from a set loaded after */
+	CHECK_EQ(db_agent_remove(db, idc), 0);
+	license_set_free(ls);
+	ls = NULL;
+	CHECK_EQ(license_set_load(db, &c, &ls, &unranked), 0);
+	CHECK_EQ(license_check_agent(ls, idc, auth, &rank, &licensed),
+	    -EACCES);
+	license_set_free(ls);
+	db_close(db);
+}
+
+static void
+test_check_key(void)
+{
+	struct license_set	*ls;
+	struct db		*db = NULL;
+	const char		*ed = NULL;
+	size_t			 unranked;
+	int			 rank = 99;
+
+	ls = three(&db, &unranked);
+	CHECK(ls != NULL);
+	if (ls == NULL)
+		return;
+	/* the key alone, even of a license with a username */
+	CHECK_EQ(license_check_key(ls, "BASIC-KEY-0001", &rank, &ed), 0);
+	CHECK_EQ(rank, 0);
+	CHECK(ed != NULL && strcmp(ed, "basic") == 0);
+	CHECK_EQ(license_check_key(ls, "PREMIUM-KEY-02", &rank, &ed), 0);
+	CHECK_EQ(rank, 2);
+	CHECK_EQ(license_check_key(ls, "BASIC-KEY-0002", &rank, &ed), -EACCES);
+	CHECK_EQ(license_check_key(ls, "", &rank, &ed), -ENOENT);
+	CHECK_EQ(license_check_key(ls, NULL, &rank, &ed), -ENOENT);
+	CHECK_EQ(license_check_key(NULL, "BASIC-KEY-0001", &rank, &ed),
+	    -EACCES);
+	license_set_free(ls);
+	db_close(db);
+}
+
 int
 main(void)
 {
@@ -225,6 +435,9 @@ main(void)
 	RUN(test_mask);
 	RUN(test_make);
 	RUN(test_check);
+	RUN(test_agent_token);
+	RUN(test_check_agent);
+	RUN(test_check_key);
 	check_rm_rf(check_tmpdir);
 	return check_end();
 }

@@ -527,6 +527,27 @@ test_sign_verify(void)
 }
 
 static void
+test_key_id_of(void)
+{
+	struct sig_seckey	 sk;
+	struct buf		 s;
+	unsigned char		 id[SIG_KEY_ID_LEN];
+
+	buf_init(&s, SIG_SIGFILE_MAX);
+	CHECK_EQ(sig_keygen(&sk), 0);
+	CHECK_EQ(sig_sign(&sk, "m", 1, "tc", &s), 0);
+	CHECK_EQ(sig_key_id_of(s.ptr, s.len, id), 0);
+	CHECK(memcmp(id, sk.id, sizeof(id)) == 0);
+	/* parsed strictly, even though not verified */
+	CHECK_EQ(sig_key_id_of(s.ptr, 10, id), -EBADMSG);
+	CHECK_EQ(sig_key_id_of("", 0, id), -EBADMSG);
+	CHECK_EQ(sig_key_id_of("untrusted comment: x\nnot base64\n", 32,
+	    id), -EBADMSG);
+	buf_release(&s);
+	sig_seckey_wipe(&sk);
+}
+
+static void
 test_sign_comment_limits(void)
 {
 	struct sig_seckey	 sk;
@@ -977,6 +998,7 @@ main(void)
 	RUN(test_seckey_roundtrip);
 	RUN(test_seckey_bad);
 	RUN(test_sign_verify);
+	RUN(test_key_id_of);
 	RUN(test_sign_comment_limits);
 	RUN(test_verify_legacy);
 	RUN(test_verify_malformed);
