@@ -1277,7 +1277,7 @@ test_enrol(void)
 	/* round trips, with and without the optional members */
 	buf_init(&b, MANIFEST_DOC_MAX);
 	CHECK_EQ(manifest_enrol_emit(&e, &b), 0);
-	CHECK(strcmp(b.ptr, "{\"hostname\":\"h\"}\n") == 0);
+	CHECK(strcmp(b.ptr, "{\"hostname\": \"h\"}\n") == 0);
 	CHECK_EQ(manifest_enrol_parse(b.ptr, b.len, &back, err, sizeof(err)),
 	    0);
 	CHECK(memcmp(&e, &back, sizeof(e)) == 0 ||
@@ -1387,8 +1387,8 @@ test_enrolled(void)
 
 	buf_init(&b, MANIFEST_DOC_MAX);
 	CHECK_EQ(manifest_enrolled_emit(&e, &b), 0);
-	CHECK(strcmp(b.ptr, "{\"id\":\"" ID1 "\",\"token\":\"" TOK1 "\","
-	    "\"state\":\"licensed\",\"group\":\"default\"}\n") == 0);
+	CHECK(strcmp(b.ptr, "{\"id\": \"" ID1 "\", \"token\": \"" TOK1 "\", "
+	    "\"state\": \"licensed\", \"group\": \"default\"}\n") == 0);
 	memset(&back, 0x5a, sizeof(back));
 	CHECK_EQ(manifest_enrolled_parse(b.ptr, b.len, &back, err,
 	    sizeof(err)), 0);
@@ -1525,7 +1525,9 @@ test_status(void)
 	/* round trip */
 	buf_init(&b, MANIFEST_DOC_MAX);
 	CHECK_EQ(manifest_status_emit(st, &b), 0);
-	CHECK(b.len > 0 && b.ptr[b.len - 1] == '\n');
+	CHECK(b.len > 0 && b.ptr[b.len - 1] == '}');	/* compact */
+	CHECK(strstr(b.ptr, "\"hostname\":\"ws-17\",\"agent_version\"") ==
+	    b.ptr + 1);
 	memset(back, 0x5a, sizeof(*back));
 	CHECK_EQ(manifest_status_parse(b.ptr, b.len, back, err, sizeof(err)),
 	    0);
@@ -1545,7 +1547,9 @@ test_status(void)
 	CHECK_EQ(st->ninstalled, 0);
 	buf_reset(&b);
 	CHECK_EQ(manifest_status_emit(st, &b), 0);
-	CHECK(strstr(b.ptr, "\"time\"") == NULL);	/* none yet */
+	/* the empty members are left out */
+	CHECK(strcmp(b.ptr, "{\"hostname\":\"h\",\"agent_version\":\"1\","
+	    "\"result\":\"ok\"}") == 0);
 	CHECK_EQ(manifest_status_parse(b.ptr, b.len, back, err, sizeof(err)),
 	    0);
 	CHECK(status_same(st, back));
@@ -1653,6 +1657,49 @@ test_status_caps(void)
 	CHECK(ok);
 	buf_release(&t);
 	buf_release(&b);
+	free(back);
+}
+
+/* A report that parsed emits again within its own size, so within
+ * MANIFEST_DOC_MAX: even one at the cap, spaced, with escapes. */
+static void
+test_status_reemit(void)
+{
+	struct manifest_agent_status	*back;
+	struct buf			 t, out;
+	char				 err[256];
+	size_t				 i;
+
+	back = calloc(1, sizeof(*back));
+	CHECK(back != NULL);
+	if (back == NULL)
+		return;
+	buf_init(&t, 2 * MANIFEST_DOC_MAX);
+	buf_init(&out, 2 * MANIFEST_DOC_MAX);
+	CHECK_EQ(buf_puts(&t, "{ \"hostname\" : \"\\u0068\\\"\" , "
+	    "\"agent_version\" : \"1\" , \"result\" : \"ok\" , "
+	    "\"notify\" : \"\" , \"keys\" : [ ] , \"message\": \"\\/\", "
+	    "\"installed\" : [ "), 0);
+	for (i = 0; i < MANIFEST_INSTALLED_MAX; i++)
+		CHECK_EQ(buf_printf(&t, "%s{ \"name\" : \"c%zu\" , "
+		    "\"version\" : 1 , \"sha256\" : \"" H1 "\" }",
+		    i ? " , " : "", i), 0);
+	CHECK_EQ(buf_puts(&t, " ] , \"pad\": \""), 0);
+	while (t.len < MANIFEST_DOC_MAX - 2)
+		CHECK_EQ(buf_append(&t, "p", 1), 0);
+	CHECK_EQ(buf_puts(&t, "\"}"), 0);
+	CHECK_EQ(t.len, MANIFEST_DOC_MAX);
+	CHECK_EQ(manifest_status_parse(t.ptr, t.len, status_slot, err,
+	    sizeof(err)), 0);
+	CHECK(strcmp(status_slot->hostname, "h\"") == 0);
+	CHECK(strcmp(status_slot->message, "/") == 0);
+	CHECK_EQ(manifest_status_emit(status_slot, &out), 0);
+	CHECK(out.len <= t.len);
+	CHECK_EQ(manifest_status_parse(out.ptr, out.len, back, err,
+	    sizeof(err)), 0);
+	CHECK(status_same(status_slot, back));
+	buf_release(&t);
+	buf_release(&out);
 	free(back);
 }
 
@@ -1905,7 +1952,7 @@ test_policy_emit(void)
 	conf_policy_defaults(&p);
 	buf_init(&b, MANIFEST_DOC_MAX);
 	CHECK_EQ(manifest_policy_emit("default", "licensed", &p, &b), 0);
-	CHECK(strcmp(b.ptr, "{\"group\":\"default\",\"state\":"
+	CHECK(strcmp(b.ptr, "{\"group\": \"default\", \"state\": "
 	    "\"licensed\"}\n") == 0);
 
 	CHECK_EQ(conf_schedule_parse("every 90m", &p.schedule), 0);
@@ -1920,11 +1967,11 @@ test_policy_emit(void)
 	p.set = 0x7f;
 	buf_reset(&b);
 	CHECK_EQ(manifest_policy_emit("lab", "current", &p, &b), 0);
-	CHECK(strcmp(b.ptr, "{\"group\":\"lab\",\"state\":\"current\","
-	    "\"schedule\":\"every 90m\",\"window\":0,\"scheduled\":false,"
-	    "\"user_may_disable\":true,\"post_update\":"
-	    "\"run \\\"x\\\" \xc3\xa9\",\"config_once_per_day\":true,"
-	    "\"components\":[\"a\",\"b/c\"]}\n") == 0);
+	CHECK(strcmp(b.ptr, "{\"group\": \"lab\", \"state\": \"current\", "
+	    "\"schedule\": \"every 90m\", \"window\": 0, \"scheduled\": false, "
+	    "\"user_may_disable\": true, \"post_update\": "
+	    "\"run \\\"x\\\" \xc3\xa9\", \"config_once_per_day\": true, "
+	    "\"components\": [\"a\", \"b/c\"]}\n") == 0);
 	if (strstr(b.ptr, "every 90m") == NULL)
 		fprintf(stderr, "%s", b.ptr);
 
@@ -1960,7 +2007,7 @@ test_policy_emit(void)
 	CHECK_EQ(conf_schedule_parse("weekly fri 02:05", &p.schedule), 0);
 	buf_reset(&b);
 	CHECK_EQ(manifest_policy_emit("g", "s", &p, &b), 0);
-	CHECK(strstr(b.ptr, "\"schedule\":\"weekly fri 02:05\"") != NULL);
+	CHECK(strstr(b.ptr, "\"schedule\": \"weekly fri 02:05\"") != NULL);
 	CHECK_EQ(manifest_policy_parse(b.ptr, b.len, group, &back, err,
 	    sizeof(err)), 0);
 	CHECK_EQ(back.schedule.kind, CONF_WEEKLY);
@@ -2078,6 +2125,7 @@ main(void)
 	RUN(test_enrolled_bad);
 	RUN(test_status);
 	RUN(test_status_caps);
+	RUN(test_status_reemit);
 	RUN(test_status_bad);
 	RUN(test_status_limits);
 	RUN(test_policy_parse);
