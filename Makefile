@@ -101,6 +101,7 @@ bench: deps
 	@$(MAKE) --no-print-directory build/cascade build/cascade-agent
 	bench/delta
 	bench/serve
+	bench/fleet
 
 clean:
 	rm -rf build

@@ -194,8 +194,8 @@ agents_enrol(struct agents *a, const struct license_set *ls,
 	err[0] = '\0';
 	e = manifest_enrol_parse(body, len, &en, err, sizeof(err));
 	if (e == -E2BIG)
-		return agents_fail(ans, 413, "too_large", "an enrolment is at "
-		    "most %u bytes", MANIFEST_DOC_MAX);
+		return agents_fail(ans, 413, "too_large", "enrolment too "
+		    "large: %s", err[0] != '\0' ? err : "over the caps");
 	if (e < 0)
 		return agents_fail(ans, 400, "bad_request", "bad enrolment: %s",
 		    err[0] != '\0' ? err : "malformed");
@@ -461,8 +461,8 @@ agents_status(struct agents *a, const char *id, const char *header_id,
 	err[0] = '\0';
 	e = manifest_status_parse(body, len, st, err, sizeof(err));
 	if (e == -E2BIG) {
-		e = agents_fail(ans, 413, "too_large", "a status report is at "
-		    "most %u bytes", MANIFEST_DOC_MAX);
+		e = agents_fail(ans, 413, "too_large", "status report too "
+		    "large: %s", err[0] != '\0' ? err : "over the caps");
 		goto out;
 	}
 	if (e < 0) {

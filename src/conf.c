@@ -177,7 +177,10 @@ conf_reader(char *dst, int size, void *stream)
 	nl = memchr(ctx->p, '\n', (size_t)(ctx->end - ctx->p));
 	n = nl != NULL ? (size_t)(nl - ctx->p) + 1 : (size_t)(ctx->end - ctx->p);
 	ctx->line++;
-	s = strspn(ctx->p, " \t");
+	/* within the line: the text need not end in a NUL (found by
+	 * fuzz_conf: a last line of blanks, no newline, was read past) */
+	for (s = 0; s < n && (ctx->p[s] == ' ' || ctx->p[s] == '\t'); s++)
+		;
 	if (n >= (size_t)size || n >= CONF_INI_LINE_MAX)
 		conf_fail(ctx, "line too long (at most %d bytes)",
 		    CONF_INI_LINE_MAX - 1);
@@ -185,7 +188,8 @@ conf_reader(char *dst, int size, void *stream)
 	    ctx->p[s] != ';' && ctx->p[s] != '#')
 		conf_fail(ctx, "indented line (keys start at the beginning "
 		    "of the line; continuation lines are not supported)");
-	else if (ctx->p[s] == '[' && (close = memchr(ctx->p, ']', n)) != NULL &&
+	else if (s < n && ctx->p[s] == '[' &&
+	    (close = memchr(ctx->p, ']', n)) != NULL &&
 	    close - (ctx->p + s + 1) >= CONF_INI_SECTION_MAX)
 		conf_fail(ctx, "section name too long (at most %d bytes)",
 		    CONF_INI_SECTION_MAX - 1);

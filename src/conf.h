@@ -23,6 +23,11 @@
  *   proxy_username, proxy_password, ca_file, server_post_update, and the
  *   policy keys: schedule, window, scheduled, user_may_disable,
  *   post_update, config_once_per_day, components.
+ * A server is an http:// or https:// URL, kept ending in '/'; notify is
+ * longpoll, none, or listen [ADDR] ("[v6]:port", "v4:port", ":port";
+ * "[::]:9137" if none). components is a list separated by spaces or
+ * commas, or "*" (all: set, and empty). A [group NAME] line declares the
+ * group even with no key under it.
  */
 #ifndef CONF_H
 #define CONF_H

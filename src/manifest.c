@@ -539,22 +539,34 @@ check_url(const char *key, const char *s, char *err, size_t errsize)
 	return 0;
 }
 
-/* Appends root as one line of text; takes root. */
+/* Appends root as one line of text; takes root. Spaced like the other
+ * documents of the API and ended by a newline, or, with compact, neither
+ * (below). A text the parsers would refuse as too big is not emitted. */
 static int
-doc_emit(json_t *root, struct buf *out)
+doc_emit(json_t *root, int compact, struct buf *out)
 {
 	char	*text;
+	size_t	 n;
 	int	 r;
 
 	if (root == NULL)
 		return -ENOMEM;
-	text = json_dumps(root, JSON_PRESERVE_ORDER);
+	text = json_dumps(root, JSON_PRESERVE_ORDER |
+	    (compact ? JSON_COMPACT : 0));
 	json_decref(root);
 	if (text == NULL)
 		return -ENOMEM;
-	r = buf_puts(out, text);
-	if (r == 0)
+	n = strlen(text);
+	if (n + (compact ? 0 : 1) > MANIFEST_DOC_MAX) {
+		free(text);
+		return -E2BIG;
+	}
+	r = buf_append(out, text, n);
+	if (r == 0 && !compact) {
 		r = buf_append(out, "\n", 1);
+		if (r < 0)
+			out->len -= n;	/* as it was */
+	}
 	free(text);
 	return r;
 }
@@ -629,7 +641,7 @@ manifest_enrol_emit(const struct manifest_enrol *e, struct buf *out)
 		json_decref(root);
 		return -ENOMEM;
 	}
-	return doc_emit(root, out);
+	return doc_emit(root, 0, out);
 }
 
 static int
@@ -682,7 +694,7 @@ manifest_enrolled_emit(const struct manifest_enrolled *e, struct buf *out)
 	if (enrolled_check(e, NULL, 0) < 0)
 		return -EINVAL;
 	return doc_emit(json_pack("{s:s, s:s, s:s, s:s}", "id", e->id,
-	    "token", e->token, "state", e->state, "group", e->group), out);
+	    "token", e->token, "state", e->state, "group", e->group), 0, out);
 }
 
 /* ---- status ---- */
@@ -878,52 +890,64 @@ out:
 	return r;
 }
 
+/*
+ * Compact, without a newline, and without the optional members that are
+ * empty: then whatever manifest_status_parse took (at most
+ * MANIFEST_DOC_MAX bytes) emits again within that size, since every
+ * member written was in the text, each in its shortest form. The server
+ * keeps reports so, and a fleet sends many.
+ */
 int
 manifest_status_emit(const struct manifest_agent_status *st,
     struct buf *out)
 {
 	char	 t[TS_LEN + 1];
-	json_t	*root, *keys = NULL, *inst = NULL, *v;
+	json_t	*root, *a, *v;
 	size_t	 i;
 
 	if (status_check(st, NULL, 0) < 0)
 		return -EINVAL;
-	root = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}",
-	    "hostname", st->hostname, "agent_version", st->agent_version,
-	    "notify", st->notify, "result", st->ok ? "ok" : "failed",
-	    "message", st->message, "group", st->group);
-	keys = json_array();
-	inst = json_array();
-	if (root == NULL || keys == NULL || inst == NULL)
+	root = json_object();
+	if (root == NULL ||
+	    set_new(root, "hostname", json_string(st->hostname)) < 0 ||
+	    set_new(root, "agent_version", json_string(st->agent_version)) < 0 ||
+	    (st->notify[0] != '\0' &&
+	    set_new(root, "notify", json_string(st->notify)) < 0) ||
+	    set_new(root, "result", json_string(st->ok ? "ok" : "failed")) < 0 ||
+	    (st->message[0] != '\0' &&
+	    set_new(root, "message", json_string(st->message)) < 0) ||
+	    (st->group[0] != '\0' &&
+	    set_new(root, "group", json_string(st->group)) < 0))
 		goto nomem;
-	for (i = 0; i < st->nkeys; i++)
-		if (json_array_append_new(keys, json_string(st->keys[i])) < 0)
+	if (st->nkeys > 0) {
+		a = json_array();
+		if (set_new(root, "keys", a) < 0)
 			goto nomem;
-	for (i = 0; i < st->ninstalled; i++) {
-		v = json_pack("{s:s, s:I, s:s}", "name", st->installed[i].name,
-		    "version", (json_int_t)st->installed[i].version,
-		    "sha256", st->installed[i].sha256);
-		if (json_array_append_new(inst, v) < 0)
-			goto nomem;
+		for (i = 0; i < st->nkeys; i++)
+			if (json_array_append_new(a,
+			    json_string(st->keys[i])) < 0)
+				goto nomem;
 	}
-	if (set_new(root, "keys", keys) < 0) {
-		keys = NULL;
-		goto nomem;
-	}
-	keys = NULL;
 	if (st->time != 0) {
 		ts_format(st->time, t);
 		if (set_new(root, "time", json_string(t)) < 0)
 			goto nomem;
 	}
-	if (set_new(root, "installed", inst) < 0) {
-		inst = NULL;
-		goto nomem;
+	if (st->ninstalled > 0) {
+		a = json_array();
+		if (set_new(root, "installed", a) < 0)
+			goto nomem;
+		for (i = 0; i < st->ninstalled; i++) {
+			v = json_pack("{s:s, s:I, s:s}",
+			    "name", st->installed[i].name,
+			    "version", (json_int_t)st->installed[i].version,
+			    "sha256", st->installed[i].sha256);
+			if (json_array_append_new(a, v) < 0)
+				goto nomem;
+		}
 	}
-	return doc_emit(root, out);
+	return doc_emit(root, 1, out);
 nomem:
-	json_decref(keys);
-	json_decref(inst);
 	json_decref(root);
 	return -ENOMEM;
 }
@@ -1140,7 +1164,7 @@ manifest_policy_emit(const char *group, const char *state,
 			    json_string(pol->components[i])) < 0)
 				goto nomem;
 	}
-	return doc_emit(root, out);
+	return doc_emit(root, 0, out);
 nomem:
 	json_decref(root);
 	return -ENOMEM;

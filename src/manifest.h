@@ -90,8 +90,14 @@ int	 manifest_state_parse(const char *p, size_t len,
 /*
  * Agents' documents (docs/api.md). Every parser is strict about types,
  * lengths and characters (names as conf_valid_name, text printable UTF-8
- * without control characters) and fills a caller's struct; 0, -EBADMSG
- * with a reason in err, -E2BIG (over a cap).
+ * without control characters, as conf_valid_text) and fills a caller's
+ * struct only on success; 0, -EBADMSG with a reason in err (may be
+ * NULL), -E2BIG (over a cap), -ENOMEM. Unknown members are ignored.
+ * Every emitter appends one line of JSON (members in the order shown,
+ * ended by a newline; the status report compact, without one) that its
+ * parser takes back; 0, -EINVAL (a field the parser would refuse),
+ * -E2BIG (over MANIFEST_DOC_MAX, or out's cap; out is left as it was),
+ * -ENOMEM.
  */
 #define MANIFEST_DOC_MAX	(64u << 10)	/* any agent document */
 #define MANIFEST_AGENT_ID_MAX	32		/* hex */
@@ -133,8 +139,11 @@ int	 manifest_enrolled_emit(const struct manifest_enrolled *e,
  *    "keys": ["<16 hex key id>", ...], "time": "<RFC 3339>",
  *    "installed": [{"name": "virus-pattern", "version": 3,
  *        "sha256": "<64 hex>"}, ...]}
- * keys are the ids of the channel keys the agent accepts; time is the
- * agent's last sync (absent before the first). */
+ * keys are the ids of the channel keys the agent accepts (read in either
+ * case, kept upper-case); time is the agent's last sync (absent before
+ * the first). Only hostname, agent_version and result are required. The
+ * emitter leaves out the members that are empty, so that a report that
+ * parsed always emits again within MANIFEST_DOC_MAX. */
 struct manifest_installed {
 	char		 name[MANIFEST_NAME_MAX + 1];
 	uint64_t	 version;

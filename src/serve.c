@@ -728,6 +728,11 @@ serve_client_get(struct serve *s, struct http_request *req,
 		e = license_check_agent(lic->set, agent,
 		    http_header(req, "Authorization"), &cl->rank, &licensed);
 		serve_licenses_unref(s, lic);
+		/* enrolled since the set was loaded (it reloads each tick) */
+		if (e == -EACCES)
+			e = agents_check(s->agents, agent,
+			    http_header(req, "Authorization"), &cl->rank,
+			    &licensed);
 		if (e < 0) {
 			http_reply_error(req, 401, "agent_rejected", "the "
 			    "agent id or token is not accepted: enrol again "

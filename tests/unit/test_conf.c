@@ -506,6 +506,36 @@ test_not_terminated(void)
 	free(p);
 }
 
+/* A last line of blanks without a newline, or a lone '[': nothing read
+ * past the text (ASan watches the exact-size copies). Found by
+ * fuzz_conf. */
+static void
+test_not_terminated_blanks(void)
+{
+	static const char	*texts[] = {
+		"[repository]\n  ", "\t", "[repository]\n[", " ", "[x",
+		"[repository]\nretention = 5\n \t \t",
+	};
+	struct conf_agent	 a;
+	struct conf		*c = conf_slot(0);
+	char			 err[CONF_ERROR_MAX], *p;
+	size_t			 i, n;
+
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		n = strlen(texts[i]);
+		p = malloc(n);
+		CHECK(p != NULL);
+		if (p == NULL)
+			return;
+		memcpy(p, texts[i], n);
+		conf_defaults(c);
+		(void)conf_parse(c, p, n, err);
+		conf_agent_defaults(&a);
+		(void)conf_agent_parse(&a, p, n, err);
+		free(p);
+	}
+}
+
 static void
 test_too_big(void)
 {
@@ -1664,6 +1694,7 @@ main(void)
 	RUN(test_error_line_long_key);
 	RUN(test_nul);
 	RUN(test_not_terminated);
+	RUN(test_not_terminated_blanks);
 	RUN(test_too_big);
 	RUN(test_long_component_name);
 	RUN(test_indented_line);

@@ -1525,7 +1525,9 @@ test_status(void)
 	/* round trip */
 	buf_init(&b, MANIFEST_DOC_MAX);
 	CHECK_EQ(manifest_status_emit(st, &b), 0);
-	CHECK(b.len > 0 && b.ptr[b.len - 1] == '\n');
+	CHECK(b.len > 0 && b.ptr[b.len - 1] == '}');	/* compact */
+	CHECK(strstr(b.ptr, "\"hostname\":\"ws-17\",\"agent_version\"") ==
+	    b.ptr + 1);
 	memset(back, 0x5a, sizeof(*back));
 	CHECK_EQ(manifest_status_parse(b.ptr, b.len, back, err, sizeof(err)),
 	    0);
@@ -1545,7 +1547,9 @@ test_status(void)
 	CHECK_EQ(st->ninstalled, 0);
 	buf_reset(&b);
 	CHECK_EQ(manifest_status_emit(st, &b), 0);
-	CHECK(strstr(b.ptr, "\"time\"") == NULL);	/* none yet */
+	/* the empty members are left out */
+	CHECK(strcmp(b.ptr, "{\"hostname\":\"h\",\"agent_version\":\"1\","
+	    "\"result\":\"ok\"}") == 0);
 	CHECK_EQ(manifest_status_parse(b.ptr, b.len, back, err, sizeof(err)),
 	    0);
 	CHECK(status_same(st, back));
@@ -1615,6 +1619,25 @@ test_status_caps(void)
 	    0);
 	CHECK(status_same(st, back));
 
+	/* the longest names too: still under MANIFEST_DOC_MAX */
+	for (i = 0; i < st->ninstalled; i++) {
+		memset(st->installed[i].name, 'n', MANIFEST_NAME_MAX);
+		snprintf(st->installed[i].name + MANIFEST_NAME_MAX - 4, 5,
+		    "%04u", (unsigned)(i % 1000));
+	}
+	buf_reset(&b);
+	CHECK_EQ(manifest_status_emit(st, &b), 0);
+	CHECK(b.len <= MANIFEST_DOC_MAX);
+	CHECK_EQ(manifest_status_parse(b.ptr, b.len, back, err, sizeof(err)),
+	    0);
+	CHECK(status_same(st, back));
+	/* a message of quotes doubles in JSON: over the cap, not emitted */
+	memset(st->message, '"', MANIFEST_TEXT_MAX);
+	memset(st->hostname, '\\', MANIFEST_HOST_MAX);
+	buf_reset(&b);
+	CHECK_EQ(manifest_status_emit(st, &b), -E2BIG);
+	CHECK_EQ(b.len, 0);
+
 	/* one key too many, one installed too many: -E2BIG */
 	buf_init(&t, 2 * MANIFEST_DOC_MAX);
 	CHECK_EQ(buf_puts(&t, "{\"hostname\": \"h\", \"agent_version\": \"1\", "
@@ -1634,6 +1657,49 @@ test_status_caps(void)
 	CHECK(ok);
 	buf_release(&t);
 	buf_release(&b);
+	free(back);
+}
+
+/* A report that parsed emits again within its own size, so within
+ * MANIFEST_DOC_MAX: even one at the cap, spaced, with escapes. */
+static void
+test_status_reemit(void)
+{
+	struct manifest_agent_status	*back;
+	struct buf			 t, out;
+	char				 err[256];
+	size_t				 i;
+
+	back = calloc(1, sizeof(*back));
+	CHECK(back != NULL);
+	if (back == NULL)
+		return;
+	buf_init(&t, 2 * MANIFEST_DOC_MAX);
+	buf_init(&out, 2 * MANIFEST_DOC_MAX);
+	CHECK_EQ(buf_puts(&t, "{ \"hostname\" : \"\\u0068\\\"\" , "
+	    "\"agent_version\" : \"1\" , \"result\" : \"ok\" , "
+	    "\"notify\" : \"\" , \"keys\" : [ ] , \"message\": \"\\/\", "
+	    "\"installed\" : [ "), 0);
+	for (i = 0; i < MANIFEST_INSTALLED_MAX; i++)
+		CHECK_EQ(buf_printf(&t, "%s{ \"name\" : \"c%zu\" , "
+		    "\"version\" : 1 , \"sha256\" : \"" H1 "\" }",
+		    i ? " , " : "", i), 0);
+	CHECK_EQ(buf_puts(&t, " ] , \"pad\": \""), 0);
+	while (t.len < MANIFEST_DOC_MAX - 2)
+		CHECK_EQ(buf_append(&t, "p", 1), 0);
+	CHECK_EQ(buf_puts(&t, "\"}"), 0);
+	CHECK_EQ(t.len, MANIFEST_DOC_MAX);
+	CHECK_EQ(manifest_status_parse(t.ptr, t.len, status_slot, err,
+	    sizeof(err)), 0);
+	CHECK(strcmp(status_slot->hostname, "h\"") == 0);
+	CHECK(strcmp(status_slot->message, "/") == 0);
+	CHECK_EQ(manifest_status_emit(status_slot, &out), 0);
+	CHECK(out.len <= t.len);
+	CHECK_EQ(manifest_status_parse(out.ptr, out.len, back, err,
+	    sizeof(err)), 0);
+	CHECK(status_same(status_slot, back));
+	buf_release(&t);
+	buf_release(&out);
 	free(back);
 }
 
@@ -2059,6 +2125,7 @@ main(void)
 	RUN(test_enrolled_bad);
 	RUN(test_status);
 	RUN(test_status_caps);
+	RUN(test_status_reemit);
 	RUN(test_status_bad);
 	RUN(test_status_limits);
 	RUN(test_policy_parse);
