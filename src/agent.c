@@ -2088,17 +2088,26 @@ agent_update_one(struct agent *a, struct fetch *f, struct agent_state *st,
 	uint64_t		 bytes = 0;
 	int			 base_ok = 0, got = 0, by_delta = 0, r;
 
+	r = fs_path(final, sizeof(final), "%s/%s", a->dir, c->name);
+	if (r < 0)
+		return r;
 	inst = agent_state_find(st, c->name);
-	if (inst != NULL && strcmp(inst->sha256, c->sha256) == 0)
-		return 0;
+	if (inst != NULL && strcmp(inst->sha256, c->sha256) == 0) {
+		struct stat	 sb;
+
+		/* hashed at start; a file removed or cut since is seen here */
+		if (stat(final, &sb) == 0 && (uint64_t)sb.st_size == c->size)
+			return 0;
+		agent_note(a, AGENT_WARN, "'%s' in '%s' is missing or changed; "
+		    "fetching it again", c->name, a->dir);
+		inst->version = 0;
+		inst->sha256[0] = '\0';
+	}
 	if (inst != NULL && strcmp(inst->held_sha256, c->sha256) == 0) {
 		agent_list_add(&ps->skipped, ", ", "%s held at %" PRIu64
 		    " (rolled back)", c->name, inst->version);
 		return 0;
 	}
-	r = fs_path(final, sizeof(final), "%s/%s", a->dir, c->name);
-	if (r < 0)
-		return r;
 	/* the installed file is a delta base only once it is checked */
 	if (inst != NULL && inst->sha256[0] != '\0') {
 		r = agent_hash_file(final, hex, NULL);

@@ -551,15 +551,21 @@ IPID=$!
 PIDS="$PIDS $IPID"
 check "longpoll: run syncs at start" wait_for 20 same "$WORK/i/virus-pattern" \
     "$WORK/p4.db"
+rm "$WORK/i/scan-engine"	# behind the agent's back
 pub virus-pattern "$WORK/p5.db"
 check "longpoll: a publish is installed within seconds" wait_for 15 same \
     "$WORK/i/virus-pattern" "$WORK/p5.db"
+check "longpoll: a file removed meanwhile is fetched again" same \
+    "$WORK/i/scan-engine" "$WORK/e1.db"
+check "longpoll: ... saying so" grep -q \
+    "'scan-engine' in '.*' is missing or changed; fetching it again" \
+    "$WORK/i/.cascade/log"
 check "longpoll: the notification is in the log" grep -q \
     "notified by '$BASE/': serial" "$WORK/i/.cascade/log"
 check "longpoll: by delta" grep -q "'virus-pattern': delta from version 4 to 5" \
     "$WORK/i/.cascade/log"
 check "longpoll: cascade-agent log shows the syncs" says i \
-    'sync done: updated virus-pattern 5 (delta)' log
+    'sync done: updated .*virus-pattern 5 (delta)' log
 check "longpoll: status names the next scheduled sync" says i \
     '^next sync  *20[0-9-]*T' status
 check "longpoll: run exits 0 on SIGTERM" stop_pid "$IPID"
