@@ -458,8 +458,11 @@ check "... status no longer says paused" sh -c \
 # ---- a server with licenses: enrolment keys, pending, licensed ----------
 L="$WORK/licensed"
 "$CASCADE" init -d "$L" >/dev/null
-printf '\n[agents]\nauto_license = no\n' >>"$L/cascade.conf"
+printf '\n[agents]\nauto_license = no\n[editions]\norder = standard, premium\n' \
+    >>"$L/cascade.conf"
 "$CASCADE" publish -d "$L" virus-pattern "$WORK/p1.db" >/dev/null 2>&1
+"$CASCADE" publish -d "$L" premium-engine "$WORK/e1.db" --kind engine \
+    --edition premium >/dev/null 2>&1
 KEY=AGENT-7Q2M-44XZ
 "$CASCADE" license add -d "$L" "$KEY" --edition standard >/dev/null 2>&1
 check "a server with licenses starts" serve_bg lic "$L"
@@ -496,6 +499,10 @@ check "licenses: the server shows it pending" sh -c \
 check "licenses: the server takes the license" wait_for 20 k3_gets 200
 check "licenses: licensed on the server, the sync installs" ag k3 sync
 check "licenses: ... the file" same "$WORK/k3/virus-pattern" "$WORK/p1.db"
+check "licenses: a higher edition's component is skipped (403), said so" \
+    grep -q "'premium-engine' version 1: not licensed to this agent (403); skipped" \
+    "$WORK/k3.err"
+check "licenses: ... and not installed" test ! -e "$WORK/k3/premium-engine"
 check "licenses: status shows licensed" says k3 '(licensed' status
 check "licenses: the server shows it current" sh -c \
     "'$CASCADE' agents -d '$L' | grep '^$(agent_id k3) ' | grep -q ' current '"
