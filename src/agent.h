@@ -29,8 +29,22 @@
  *
  * State ownership between processes (run, sync, pause...): the installed
  * versions and sync results belong to the holder of the sync lock; the
- * paused flag to pause/resume; the schedule times to `run`. Each write
- * takes the state lock, rereads the file and replaces only its own part.
+ * paused flag to pause/resume; the schedule times and the notify URL to
+ * `run`. Each write takes the state lock, rereads the file and replaces
+ * only its own part. The state is never trusted blindly: an installed
+ * file is hashed before it serves as a delta base, and a corrupt state
+ * file is refused (with its line) rather than rewritten.
+ *
+ * Each sync tries the servers in order (the next on a connection
+ * failure, 5xx or 429): the policy (the server's keys over agent.conf's),
+ * /v1/state with the ETag of the last complete sync, a channel's
+ * manifest when its serial moved (accepted only when a trusted key signed
+ * it, its serial is not lower than the one held and it has not expired),
+ * then each selected component by delta from the verified installed
+ * version, else whole (resumed), bounded by its signed size. Failures
+ * retry with backoff (AGENT_RETRY_MIN doubling to AGENT_RETRY_MAX, at
+ * least the server's Retry-After); the installed content stays the last
+ * good version.
  */
 #ifndef AGENT_H
 #define AGENT_H
