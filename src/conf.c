@@ -1,4 +1,3 @@
-#include <arpa/inet.h>
 #include <errno.h>
 #include <ini.h>
 #include <stdarg.h>
@@ -6,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "buf.h"
 #include "conf.h"
 #include "fs.h"
@@ -1007,7 +1007,6 @@ const char conf_agent_sample[] =
 "; config_once_per_day = no        ; config components once a day at most\n"
 "; components = virus-pattern scan-engine  ; default: all the license allows\n";
 
-#define CONF_ADDR_MAX	128	/* "[v6 address]:port", as http takes it */
 
 void
 conf_agent_defaults(struct conf_agent *a)
@@ -1036,44 +1035,14 @@ conf_valid_url(const char *v)
 	    conf_valid_text(v);
 }
 
-/* "[v6]:port", "v4:port", ":port" or "*:port" (every address), the
- * grammar of the listening addresses of http. */
+/* A listening address, as the server binds it (addr.h). */
 static int
 conf_valid_addr(const char *s)
 {
-	unsigned char	 a[16];
-	char		 host[CONF_ADDR_MAX];
-	const char	*colon, *port;
-	uint64_t	 p;
-	size_t		 hl;
-	int		 v6 = s[0] == '[';
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
 
-	if (strlen(s) >= CONF_ADDR_MAX)
-		return 0;
-	if (v6) {
-		colon = strstr(s, "]:");
-		if (colon == NULL)
-			return 0;
-		hl = (size_t)(colon - s - 1);
-		port = colon + 2;
-		s++;
-	} else {
-		colon = strrchr(s, ':');
-		if (colon == NULL)
-			return 0;
-		hl = (size_t)(colon - s);
-		port = colon + 1;
-	}
-	if (ts_parse_u64(port, 0, 65535, &p) < 0)
-		return 0;
-	memcpy(host, s, hl);
-	host[hl] = '\0';
-	if (hl == 0 || strcmp(host, "*") == 0)
-		return 1;
-	/* http tries both families either way; brackets hold v6 only */
-	if (v6)
-		return inet_pton(AF_INET6, host, a) == 1;
-	return inet_pton(AF_INET, host, a) == 1;
+	return addr_parse(s, &ss, &len) == 0;
 }
 
 /* One or more URLs separated by blanks or commas, each made to end with

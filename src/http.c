@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "buf.h"
 #include "http.h"
 #include "log.h"
@@ -67,58 +68,6 @@ struct http_body {
 /* The markers of *con_cls between the first call and the reply. */
 static int	 http_seen, http_with_body, http_reading;
 
-/* "[v6]:port", "v4:port", ":port" (all addresses, dual stack). */
-static int
-http_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)
-{
-	struct sockaddr_in6	*s6 = (struct sockaddr_in6 *)ss;
-	struct sockaddr_in	*s4 = (struct sockaddr_in *)ss;
-	char			 host[HTTP_ADDR_MAX];
-	const char		*colon, *port;
-	unsigned long		 p;
-	char			*end;
-	size_t			 hl;
-
-	memset(ss, 0, sizeof(*ss));
-	if (s[0] == '[') {
-		colon = strstr(s, "]:");
-		if (colon == NULL)
-			return -EINVAL;
-		hl = (size_t)(colon - s - 1);
-		port = colon + 2;
-		s++;
-	} else {
-		colon = strrchr(s, ':');
-		if (colon == NULL)
-			return -EINVAL;
-		hl = (size_t)(colon - s);
-		port = colon + 1;
-	}
-	if (hl >= sizeof(host) || *port < '0' || *port > '9')
-		return -EINVAL;
-	errno = 0;
-	p = strtoul(port, &end, 10);
-	if (*end != '\0' || errno != 0 || p > 65535)
-		return -EINVAL;
-	memcpy(host, s, hl);
-	host[hl] = '\0';
-	if (hl == 0 || strcmp(host, "*") == 0)
-		memcpy(host, "::", 3);
-	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)p);
-		*len = sizeof(*s6);
-		return 0;
-	}
-	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)p);
-		*len = sizeof(*s4);
-		return 0;
-	}
-	return -EINVAL;
-}
-
 static int
 http_listen(const char *spec, char *bound, size_t boundsize)
 {
@@ -127,7 +76,7 @@ http_listen(const char *spec, char *bound, size_t boundsize)
 	char			 host[INET6_ADDRSTRLEN];
 	int			 fd, one = 1, zero = 0, r;
 
-	r = http_parse_addr(spec, &ss, &len);
+	r = addr_parse(spec, &ss, &len);
 	if (r < 0)
 		return r;
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,

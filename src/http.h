@@ -16,8 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "addr.h"
+
 #define HTTP_LISTEN_MAX		8
-#define HTTP_ADDR_MAX		128	/* "[v6 address]:port" */
+#define HTTP_ADDR_MAX		ADDR_MAX	/* "[v6 address]:port" */
 
 struct http_server;
 struct http_request;
