@@ -728,8 +728,9 @@ serve_client_get(struct serve *s, struct http_request *req,
 		e = license_check_agent(lic->set, agent,
 		    http_header(req, "Authorization"), &cl->rank, &licensed);
 		serve_licenses_unref(s, lic);
-		/* enrolled since the set was loaded (it reloads each tick) */
-		if (e == -EACCES)
+		/* enrolled or licensed since the set was loaded (it is
+		 * reloaded each tick): the database has the last word */
+		if (e == -EACCES || (e == 0 && !licensed))
 			e = agents_check(s->agents, agent,
 			    http_header(req, "Authorization"), &cl->rank,
 			    &licensed);
