@@ -801,35 +801,23 @@ agent_hash_file(const char *path, char hex[CRYPTO_SHA256_HEX],
 	return 0;
 }
 
-/* Makes the directory that will hold path. */
+/* The paths of component name in dir: the installed file, the previous
+ * version kept for rollback, and the temporary name that replaces the
+ * latter. 0 or -errno. */
 static int
-agent_mkparent(const char *path)
+agent_prev_paths(const char *dir, const char *name, char final[FS_PATH_MAX],
+    char prev[FS_PATH_MAX], char tmp[FS_PATH_MAX])
 {
-	char	 dir[FS_PATH_MAX];
-	char	*slash;
 	int	 r;
 
-	r = fs_path(dir, sizeof(dir), "%s", path);
-	if (r < 0)
-		return r;
-	slash = strrchr(dir, '/');
-	if (slash == NULL || slash == dir)
-		return 0;
-	*slash = '\0';
-	return fs_mkdir_p(dir, 0755);
-}
-
-static int
-agent_fsync_path(const char *path)
-{
-	int	 fd, r = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		r = -errno;
-	close(fd);
+	if (!conf_valid_name(name, 1))
+		return -EINVAL;
+	r = fs_path(final, FS_PATH_MAX, "%s/%s", dir, name);
+	if (r == 0)
+		r = fs_path(prev, FS_PATH_MAX, "%s/.cascade/prev/%s", dir,
+		    name);
+	if (r == 0)
+		r = fs_path(tmp, FS_PATH_MAX, "%s/.cascade/tmp/prev", dir);
 	return r;
 }
 
@@ -840,23 +828,16 @@ agent_install_file(const char *dir, const char *name, const char *src,
 	char	 final[FS_PATH_MAX], prev[FS_PATH_MAX], tmp[FS_PATH_MAX];
 	int	 r;
 
-	if (!conf_valid_name(name, 1))
-		return -EINVAL;
-	r = fs_path(final, sizeof(final), "%s/%s", dir, name);
+	r = agent_prev_paths(dir, name, final, prev, tmp);
 	if (r == 0)
-		r = fs_path(prev, sizeof(prev), "%s/.cascade/prev/%s", dir,
-		    name);
+		r = fs_mkdir_parent(final, 0755);
 	if (r == 0)
-		r = fs_path(tmp, sizeof(tmp), "%s/.cascade/tmp/prev", dir);
+		r = fs_mkdir_parent(prev, 0755);
 	if (r == 0)
-		r = agent_mkparent(final);
-	if (r == 0)
-		r = agent_mkparent(prev);
-	if (r == 0)
-		r = agent_mkparent(tmp);
+		r = fs_mkdir_parent(tmp, 0755);
 	/* the new bytes are on disk before any name points at them */
 	if (r == 0)
-		r = agent_fsync_path(src);
+		r = fs_fsync_path(src);
 	if (r < 0)
 		return r;
 	if (keep_prev && fs_exists(final) == 1) {
@@ -887,16 +868,9 @@ agent_swap_prev(const char *dir, const char *name)
 	char	 final[FS_PATH_MAX], prev[FS_PATH_MAX], tmp[FS_PATH_MAX];
 	int	 r, had;
 
-	if (!conf_valid_name(name, 1))
-		return -EINVAL;
-	r = fs_path(final, sizeof(final), "%s/%s", dir, name);
+	r = agent_prev_paths(dir, name, final, prev, tmp);
 	if (r == 0)
-		r = fs_path(prev, sizeof(prev), "%s/.cascade/prev/%s", dir,
-		    name);
-	if (r == 0)
-		r = fs_path(tmp, sizeof(tmp), "%s/.cascade/tmp/prev", dir);
-	if (r == 0)
-		r = agent_mkparent(tmp);
+		r = fs_mkdir_parent(tmp, 0755);
 	if (r < 0)
 		return r;
 	had = fs_exists(final) == 1;
@@ -1318,6 +1292,25 @@ agent_load_keys(struct agent *a)
 	return a->nkeys > 0 ? 0 : -ENOKEY;
 }
 
+/* The fetch configuration for server i of agent.conf, with the agent's
+ * credentials if creds, its transfers cancelled by *cancel. */
+static void
+agent_fetch_config(struct agent *a, int i, int creds,
+    const volatile int *cancel, struct fetch_config *fc)
+{
+	memset(fc, 0, sizeof(*fc));
+	fc->base_url = a->conf.servers[i];
+	fc->proxy = a->conf.proxy[0] != '\0' ? a->conf.proxy : NULL;
+	fc->proxy_username = a->conf.proxy_username;
+	fc->proxy_password = a->conf.proxy_password;
+	fc->ca_file = a->conf.ca_file[0] != '\0' ? a->conf.ca_file : NULL;
+	if (creds) {
+		fc->agent_id = a->id;
+		fc->bearer = a->token;
+	}
+	fc->cancel = cancel;
+}
+
 /* The main thread's fetch for server i (made with the agent's
  * credentials once enrolled). NULL with a message on error. */
 static struct fetch *
@@ -1328,17 +1321,7 @@ agent_fetch(struct agent *a, int i)
 
 	if (a->f[i] != NULL)
 		return a->f[i];
-	memset(&fc, 0, sizeof(fc));
-	fc.base_url = a->conf.servers[i];
-	fc.proxy = a->conf.proxy[0] != '\0' ? a->conf.proxy : NULL;
-	fc.proxy_username = a->conf.proxy_username;
-	fc.proxy_password = a->conf.proxy_password;
-	fc.ca_file = a->conf.ca_file[0] != '\0' ? a->conf.ca_file : NULL;
-	if (a->enrolled) {
-		fc.agent_id = a->id;
-		fc.bearer = a->token;
-	}
-	fc.cancel = &a->stop;
+	agent_fetch_config(a, i, a->enrolled, &a->stop, &fc);
 	r = fetch_new(&fc, &a->f[i]);
 	if (r < 0) {
 		agent_note(a, AGENT_ERROR, "server '%s': %s",
@@ -1421,6 +1404,22 @@ agent_server_down(struct agent_pass *ps, int e,
 	return -EAGAIN;
 }
 
+/* After a request for what: -ECANCELED (the pass is cancelled) or -EAGAIN
+ * (agent_server_down) when its answer is not the caller's to read; else
+ * 0. */
+static int
+agent_request_trouble(struct agent_pass *ps, int e,
+    const struct fetch_result *fr, const char *what)
+{
+	if (e == -ECANCELED) {
+		ps->cancelled = 1;
+		return e;
+	}
+	if (agent_server_trouble(e, fr))
+		return agent_server_down(ps, e, fr, what);
+	return 0;
+}
+
 /* ---- enrolment -------------------------------------------------------- */
 
 /* Enrols with the first server that answers; its answer's state and
@@ -1452,14 +1451,7 @@ agent_enrol(struct agent *a, struct agent_state *st, struct agent_pass *ps)
 		goto out;
 	}
 	for (i = 0; i < a->conf.nservers && !a->stop; i++) {
-		memset(&fc, 0, sizeof(fc));
-		fc.base_url = a->conf.servers[i];
-		fc.proxy = a->conf.proxy[0] != '\0' ? a->conf.proxy : NULL;
-		fc.proxy_username = a->conf.proxy_username;
-		fc.proxy_password = a->conf.proxy_password;
-		fc.ca_file = a->conf.ca_file[0] != '\0' ? a->conf.ca_file :
-		    NULL;
-		fc.cancel = &a->stop;
+		agent_fetch_config(a, i, 0, &a->stop, &fc);
 		if (fetch_new(&fc, &f) < 0) {
 			agent_note(a, AGENT_ERROR, "server '%s': not an "
 			    "http(s) URL", a->conf.servers[i]);
@@ -1611,17 +1603,14 @@ agent_get_policy(struct agent *a, int srv, struct fetch *f,
 	struct buf		 b, old;
 	char			 path[FS_PATH_MAX], err[256];
 	char			 group[MANIFEST_NAME_MAX + 1];
-	int			 e;
+	int			 e, r;
 
 	buf_init(&b, AGENT_POLICY_MAX);
 	snprintf(path, sizeof(path), "v1/agents/%s/policy", a->id);
 	e = fetch_get(f, path, NULL, 0, &b, &fr);
-	if (e == -ECANCELED) {
-		ps->cancelled = 1;
-		goto out;
-	}
-	if (agent_server_trouble(e, &fr)) {
-		e = agent_server_down(ps, e, &fr, "the policy");
+	r = agent_request_trouble(ps, e, &fr, "the policy");
+	if (r < 0) {
+		e = r;
 		goto out;
 	}
 	if (e == 0 && fr.status == 404) {
@@ -1742,16 +1731,13 @@ agent_get_doc(struct agent_pass *ps, struct fetch *f, const char *path,
     struct buf *b, const char *what, long *ret_status)
 {
 	struct fetch_result	 fr;
-	int			 e;
+	int			 e, r;
 
 	e = fetch_get(f, path, NULL, 0, b, &fr);
 	*ret_status = fr.status;
-	if (e == -ECANCELED) {
-		ps->cancelled = 1;
-		return e;
-	}
-	if (agent_server_trouble(e, &fr))
-		return agent_server_down(ps, e, &fr, what);
+	r = agent_request_trouble(ps, e, &fr, what);
+	if (r < 0)
+		return r;
 	if (e < 0 || fr.status != 200) {
 		char why[FETCH_ERROR_MAX];
 
@@ -2306,7 +2292,7 @@ agent_pass(struct agent *a, int srv, struct agent_state *st,
 	size_t			 nm = 0, ntaken = 0, i, j, k, n;
 	uint64_t		 held, serial;
 	time_t			 now = time(NULL);
-	int			 e, dup, deferred = 0;
+	int			 e, r, dup, deferred = 0;
 
 	f = agent_fetch(a, srv);
 	if (f == NULL) {
@@ -2325,12 +2311,9 @@ agent_pass(struct agent *a, int srv, struct agent_state *st,
 	buf_init(&body, MANIFEST_DOC_MAX);
 	e = fetch_get(f, "v1/state", st->etag[0] != '\0' ? st->etag : NULL, 0,
 	    &body, &fr);
-	if (e == -ECANCELED) {
-		ps->cancelled = 1;
-		goto out;
-	}
-	if (agent_server_trouble(e, &fr)) {
-		e = agent_server_down(ps, e, &fr, "the state");
+	r = agent_request_trouble(ps, e, &fr, "the state");
+	if (r < 0) {
+		e = r;
 		goto out;
 	}
 	if (e == 0 && fr.status == 304) {
@@ -2806,17 +2789,7 @@ agent_poll_main(void *arg)
 	buf_init(&body, MANIFEST_DOC_MAX);
 	while (!a->poll_stop) {
 		if (f[srv] == NULL) {
-			memset(&fc, 0, sizeof(fc));
-			fc.base_url = a->conf.servers[srv];
-			fc.proxy = a->conf.proxy[0] != '\0' ? a->conf.proxy :
-			    NULL;
-			fc.proxy_username = a->conf.proxy_username;
-			fc.proxy_password = a->conf.proxy_password;
-			fc.ca_file = a->conf.ca_file[0] != '\0' ?
-			    a->conf.ca_file : NULL;
-			fc.agent_id = a->id;
-			fc.bearer = a->token;
-			fc.cancel = &a->poll_stop;
+			agent_fetch_config(a, srv, 1, &a->poll_stop, &fc);
 			if (fetch_new(&fc, &f[srv]) < 0)
 				f[srv] = NULL;
 		}
@@ -3001,6 +2974,16 @@ agent_notifier_stop(struct agent *a)
 
 /* ---- run -------------------------------------------------------------- */
 
+/* The signals run blocks in every thread and its signal thread takes. */
+static void
+agent_run_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+}
+
 static void *
 agent_signal_main(void *arg)
 {
@@ -3008,10 +2991,7 @@ agent_signal_main(void *arg)
 	sigset_t	 set;
 	int		 sig;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
+	agent_run_signals(&set);
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
 			continue;
@@ -3122,10 +3102,7 @@ agent_cmd_run(const char *conf_path)
 	int			 rc = 1, started = 0;
 
 	/* the threads inherit the mask; the signal thread takes them */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
+	agent_run_signals(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 

@@ -38,18 +38,30 @@ fs_dirname(const char *path, char *dir, size_t size)
 	return fs_path(dir, size, "%s", dirname(tmp));
 }
 
-int
-fs_fsync_dir(const char *dir)
+static int
+fs_fsync_open(const char *path, int flags)
 {
 	int	 fd, r = 0;
 
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC | flags);
 	if (fd < 0)
 		return -errno;
 	if (fsync(fd) < 0)
 		r = -errno;
 	close(fd);
 	return r;
+}
+
+int
+fs_fsync_path(const char *path)
+{
+	return fs_fsync_open(path, 0);
+}
+
+int
+fs_fsync_dir(const char *dir)
+{
+	return fs_fsync_open(dir, O_DIRECTORY);
 }
 
 int
@@ -62,6 +74,18 @@ fs_fsync_parent(const char *path)
 	if (r < 0)
 		return r;
 	return fs_fsync_dir(dir);
+}
+
+int
+fs_mkdir_parent(const char *path, mode_t mode)
+{
+	char	 dir[FS_PATH_MAX];
+	int	 r;
+
+	r = fs_dirname(path, dir, sizeof(dir));
+	if (r < 0)
+		return r;
+	return fs_mkdir_p(dir, mode);
 }
 
 int

@@ -39,6 +39,11 @@ int	 fs_write_atomic(const char *path, const void *p, size_t n,
 int	 fs_read(struct buf *b, const char *path);
 /* Like mkdir -p; existing directories are fine. 0 or -errno. */
 int	 fs_mkdir_p(const char *path, mode_t mode);
+/* The same for the directory that holds path. 0 or -errno. */
+int	 fs_mkdir_parent(const char *path, mode_t mode);
+/* fsync'es the file or directory at path. 0 or -errno. */
+int	 fs_fsync_path(const char *path);
+/* The same for a directory only (-ENOTDIR otherwise). */
 int	 fs_fsync_dir(const char *dir);
 /* fsync'es the directory that holds path. */
 int	 fs_fsync_parent(const char *path);

@@ -1,7 +1,7 @@
 /*
  * Unit tests of fs, in a temporary directory: durable writes and capped
- * reads, temporary files that vanish on abort, mkdir -p, atomic symlinks,
- * the lock, and path overflow.
+ * reads, temporary files that vanish on abort, mkdir -p (of a path or of
+ * its directory), fsync, atomic symlinks, the lock, and path overflow.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -369,6 +369,24 @@ test_mkdir_p_file_at_end(void)
 	CHECK(fs_mkdir_p(file, 0755) < 0);
 }
 
+/* The directory that will hold a file, not the file itself. */
+static void
+test_mkdir_parent(void)
+{
+	const char	*dir = fresh("mp");
+	char		 path[FS_PATH_MAX], sub[FS_PATH_MAX];
+
+	CHECK_EQ(fs_path(path, sizeof(path), "%s/a/b/file", dir), 0);
+	CHECK_EQ(fs_mkdir_parent(path, 0755), 0);
+	CHECK_EQ(fs_path(sub, sizeof(sub), "%s/a/b", dir), 0);
+	CHECK(is_dir(sub));
+	CHECK_EQ(fs_exists(path), 0);
+	CHECK_EQ(fs_mkdir_parent(path, 0755), 0);	/* existing is fine */
+	CHECK_EQ(fs_write_atomic(path, "x", 1, 0644), 0);
+	CHECK_EQ(fs_path(path, sizeof(path), "%s/a/b/file/x", dir), 0);
+	CHECK_EQ(fs_mkdir_parent(path, 0755), -ENOTDIR);
+}
+
 static void
 test_symlink_atomic(void)
 {
@@ -534,6 +552,9 @@ test_exists_fsync(void)
 	CHECK_EQ(fs_fsync_parent(path), 0);
 	CHECK_EQ(fs_fsync_dir(check_path("missing")), -ENOENT);
 	CHECK_EQ(fs_fsync_dir(path), -ENOTDIR);
+	CHECK_EQ(fs_fsync_path(path), 0);	/* a file */
+	CHECK_EQ(fs_fsync_path(dir), 0);	/* or a directory */
+	CHECK_EQ(fs_fsync_path(check_path("missing")), -ENOENT);
 	CHECK_EQ(fs_path(path, sizeof(path), "%s/f/g", dir), 0);
 	CHECK_EQ(fs_exists(path), -ENOTDIR);
 }
@@ -560,6 +581,7 @@ main(void)
 	RUN(test_mkdir_p);
 	RUN(test_mkdir_p_file_inside);
 	RUN(test_mkdir_p_file_at_end);
+	RUN(test_mkdir_parent);
 	RUN(test_symlink_atomic);
 	RUN(test_symlink_bad_dir);
 	RUN(test_lock);
