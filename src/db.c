@@ -7,10 +7,12 @@
 #include <time.h>
 
 #include "db.h"
+#include "pg.h"
 #include "banned.h"
 
 struct db {
-	sqlite3	*h;
+	sqlite3		*h;
+	struct pg	*pg;	/* the shared tables, or NULL: all in h */
 };
 
 static const char db_schema[] =
@@ -207,7 +209,7 @@ db_migrate(struct db *db)
 }
 
 int
-db_open(const char *path, int create, struct db **ret_db)
+db_open(const char *path, const char *state, int create, struct db **ret_db)
 {
 	struct db	*db;
 	int		 flags, rc, r;
@@ -227,6 +229,8 @@ db_open(const char *path, int create, struct db **ret_db)
 		return db_err(rc);
 	}
 	r = db_migrate(db);
+	if (r == 0 && state != NULL && state[0] != '\0')
+		r = pg_open(state, &db->pg);
 	if (r < 0) {
 		db_close(db);
 		return r;
@@ -240,6 +244,7 @@ db_close(struct db *db)
 {
 	if (db == NULL)
 		return;
+	pg_close(db->pg);
 	sqlite3_close(db->h);
 	free(db);
 }
@@ -247,28 +252,68 @@ db_close(struct db *db)
 int
 db_set_durable(struct db *db, int durable)
 {
-	return db_err(sqlite3_exec(db->h, durable ?
+	int	 r;
+
+	r = db_err(sqlite3_exec(db->h, durable ?
 	    "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
 	    NULL, NULL, NULL));
+	if (r == 0 && db->pg != NULL)
+		r = pg_set_durable(db->pg, durable);
+	return r;
 }
 
+/*
+ * With PostgreSQL a transaction is one in each database, atomic in each.
+ * PostgreSQL commits first: when it refuses, nothing is kept anywhere.
+ * Only a local commit failing right after (a disk failure) can keep the
+ * shared half of a change that writes both (a publish and its event).
+ */
 int
 db_begin(struct db *db)
 {
-	return db_err(sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL,
+	int	 r;
+
+	r = db_err(sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL,
 	    NULL));
+	if (r == 0 && db->pg != NULL) {
+		r = pg_begin(db->pg);
+		if (r < 0)
+			sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+	}
+	return r;
 }
 
 int
 db_commit(struct db *db)
 {
+	int	 r;
+
+	if (db->pg != NULL) {
+		r = pg_commit(db->pg);
+		if (r < 0) {
+			sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+			return r;
+		}
+	}
 	return db_err(sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL));
 }
 
 void
 db_rollback(struct db *db)
 {
+	if (db->pg != NULL)
+		pg_rollback(db->pg);
 	sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int
+db_lease_take(struct db *db, const char *name, const char *holder,
+    int64_t seconds)
+{
+	/* one server on its own file: nobody else to run the work */
+	if (db->pg == NULL)
+		return 1;
+	return pg_lease_take(db->pg, name, holder, seconds);
 }
 
 /*
@@ -654,6 +699,8 @@ db_license_add(struct db *db, const struct db_license *l)
 	char		 salt[2 * DB_LICENSE_SALT_LEN + 1];
 	char		 hash[2 * CRYPTO_SHA256_LEN + 1];
 	int		 named = l->username[0] != '\0', r;
+	if (db->pg != NULL)
+		return pg_license_add(db->pg, l);
 
 	crypto_hex(l->salt, sizeof(l->salt), salt);
 	crypto_hex(l->hash, sizeof(l->hash), hash);
@@ -669,6 +716,8 @@ db_license_remove(struct db *db, const char *key)
 {
 	sqlite3_stmt	*st;
 	int		 r;
+	if (db->pg != NULL)
+		return pg_license_remove(db->pg, key);
 
 	r = db_prepare(db, &st, "DELETE FROM licenses WHERE key = ?", "s",
 	    key);
@@ -685,6 +734,8 @@ db_license_get(struct db *db, const char *key, struct db_license *ret_l)
 {
 	sqlite3_stmt	*st;
 	int		 r, rc;
+	if (db->pg != NULL)
+		return pg_license_get(db->pg, key, ret_l);
 
 	r = db_prepare(db, &st, "SELECT " DB_LICENSE_COLS " FROM licenses "
 	    "WHERE key = ?", "s", key);
@@ -706,6 +757,8 @@ db_licenses(struct db *db, struct db_license **ret_l, size_t *ret_n)
 	struct db_license	*l = NULL, *nl;
 	size_t			 n = 0;
 	int			 r, rc;
+	if (db->pg != NULL)
+		return pg_licenses(db->pg, ret_l, ret_n);
 
 	r = db_prepare(db, &st, "SELECT " DB_LICENSE_COLS " FROM licenses "
 	    "ORDER BY key", "");
@@ -736,6 +789,8 @@ db_licenses_generation(struct db *db, uint64_t *ret_gen)
 {
 	sqlite3_stmt	*st;
 	int		 r, rc;
+	if (db->pg != NULL)
+		return pg_licenses_generation(db->pg, ret_gen);
 
 	r = db_prepare(db, &st, "SELECT CAST(value AS INTEGER) FROM meta "
 	    "WHERE key = 'licenses_generation'", "");
@@ -756,6 +811,8 @@ db_events(struct db *db, int64_t since,
 	sqlite3_stmt	*st;
 	struct db_event	*e;
 	int		 r, rc;
+	if (db->pg != NULL)
+		return pg_events(db->pg, since, fn, arg);
 
 	e = malloc(sizeof(*e));
 	if (e == NULL)
@@ -821,6 +878,9 @@ db_event_add(struct db *db, const char *kind, const char *channel,
 {
 	sqlite3_stmt	*st;
 	int		 r;
+	if (db->pg != NULL)
+		return pg_event_add(db->pg, (int64_t)time(NULL), kind,
+		    channel, NULL, detail);
 
 	r = db_prepare(db, &st, "INSERT INTO events (time, kind, channel, "
 	    "detail) VALUES (?, ?, ?, ?)", "isss", (int64_t)time(NULL), kind,
@@ -834,6 +894,9 @@ db_event_add_agent(struct db *db, const char *kind, const char *agent,
 {
 	sqlite3_stmt	*st;
 	int		 r;
+	if (db->pg != NULL)
+		return pg_event_add(db->pg, (int64_t)time(NULL), kind, NULL,
+		    agent, detail);
 
 	r = db_prepare(db, &st, "INSERT INTO events (time, kind, channel, "
 	    "agent, detail) VALUES (?, ?, '', ?, ?)", "isss",
@@ -847,6 +910,8 @@ db_events_prune(struct db *db, int64_t before)
 {
 	sqlite3_stmt	*st;
 	int		 r;
+	if (db->pg != NULL)
+		return pg_events_prune(db->pg, before);
 
 	r = db_prepare(db, &st, "DELETE FROM events WHERE time < ?", "i",
 	    before);
@@ -917,6 +982,8 @@ db_agent_add(struct db *db, const struct db_agent *a)
 {
 	sqlite3_stmt	*st;
 	int		 r;
+	if (db->pg != NULL)
+		return pg_agent_add(db->pg, a);
 
 	r = db_prepare(db, &st, "INSERT INTO agents (" DB_AGENT_COLS ") "
 	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "sbbssisiiiss",
@@ -933,6 +1000,8 @@ db_agent_get(struct db *db, const char *id, struct db_agent *ret_a)
 	sqlite3_stmt	*st;
 	struct db_agent	 a;
 	int		 r, rc;
+	if (db->pg != NULL)
+		return pg_agent_get(db->pg, id, ret_a);
 
 	r = db_prepare(db, &st, "SELECT " DB_AGENT_COLS " FROM agents "
 	    "WHERE id = ?", "s", id);
@@ -961,6 +1030,8 @@ db_agents_select(struct db *db, int with_status, struct db_agent **ret_a,
 	struct db_agent	*a = NULL, *na;
 	size_t		 n = 0, cap = 0;
 	int		 r, rc;
+	if (db->pg != NULL)
+		return pg_agents(db->pg, with_status, ret_a, ret_n);
 
 	r = db_prepare(db, &st, with_status ?
 	    "SELECT " DB_AGENT_COLS " FROM agents ORDER BY enrolled, rowid" :
@@ -1026,6 +1097,8 @@ db_agent_set_licensed(struct db *db, const char *id, int licensed)
 {
 	sqlite3_stmt	*st;
 	int		 r;
+	if (db->pg != NULL)
+		return pg_agent_set_licensed(db->pg, id, licensed);
 
 	r = db_prepare(db, &st, "UPDATE agents SET licensed = ? WHERE id = ?",
 	    "is", (int64_t)(licensed != 0), id);
@@ -1037,6 +1110,8 @@ db_agent_set_group(struct db *db, const char *id, const char *group)
 {
 	sqlite3_stmt	*st;
 	int		 r;
+	if (db->pg != NULL)
+		return pg_agent_set_group(db->pg, id, group);
 
 	r = db_prepare(db, &st, "UPDATE agents SET grp = ? WHERE id = ?",
 	    "ss", group, id);
@@ -1048,6 +1123,8 @@ db_agent_remove(struct db *db, const char *id)
 {
 	sqlite3_stmt	*st;
 	int		 r;
+	if (db->pg != NULL)
+		return pg_agent_remove(db->pg, id);
 
 	r = db_prepare(db, &st, "DELETE FROM agents WHERE id = ?", "s", id);
 	return r < 0 ? r : db_agent_change(db, st);
@@ -1059,6 +1136,9 @@ db_agent_report(struct db *db, const char *id, const char *hostname,
 {
 	sqlite3_stmt	*st;
 	int		 r;
+	if (db->pg != NULL)
+		return pg_agent_report(db->pg, id, hostname, notify_url,
+		    status, now);
 
 	r = db_prepare(db, &st, "UPDATE agents SET hostname = ?, "
 	    "notify_url = ?, status = ?, last_report = ?, last_seen = ? "
@@ -1072,6 +1152,8 @@ db_agent_seen(struct db *db, const char *id, int64_t now)
 {
 	sqlite3_stmt	*st;
 	int		 r;
+	if (db->pg != NULL)
+		return pg_agent_seen(db->pg, id, now);
 
 	r = db_prepare(db, &st, "UPDATE agents SET last_seen = ? WHERE id = ?",
 	    "is", now, id);
