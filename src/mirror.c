@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fetch.h"
 #include "log.h"
@@ -24,7 +25,39 @@ struct mirror {
 	int		 running;	/* under lock */
 	char		 why[128];	/* under lock */
 	uint64_t	 upstream_serial;	/* under lock */
+	char		 holder[128];	/* this process, for the lease */
 };
+
+/*
+ * Whether this server runs the scheduled sync due now. Servers sharing a
+ * PostgreSQL state share a lease on it: the holder renews it at each of
+ * its runs, for its period and a margin, so that the schedule runs once
+ * across them, and another server takes over within a period and the
+ * margin when the holder stops. Alone (SQLite) a server always runs it;
+ * when the lease cannot be read it runs it too: twice rather than never.
+ */
+static int
+mirror_lease(struct mirror *m, time_t now)
+{
+	const struct conf_schedule	*s = &m->repo.conf.upstream.schedule;
+	int64_t				 period, margin;
+	int				 r;
+
+	period = (int64_t)(conf_schedule_next(s, now) - now);
+	if (period < 1)
+		period = 1;
+	margin = period < MIRROR_LEASE_MARGIN ? period : MIRROR_LEASE_MARGIN;
+	r = db_lease_take(m->repo.db, MIRROR_LEASE, m->holder, period + margin);
+	if (r < 0) {
+		log_errno(r, "cannot take the lease of the scheduled sync; "
+		    "running it");
+		return 1;
+	}
+	if (r == 0)
+		log_info("scheduled sync left to another server sharing the "
+		    "database (it holds the lease)");
+	return r;
+}
 
 /* Waits (the lock held) until when, or a request (when wake_on_request),
  * or a stop. */
@@ -47,7 +80,8 @@ mirror_sync_main(void *arg)
 	time_t			 next, now, hold = 0;
 	int64_t			 delay;
 	char			 why[128];
-	int			 failures = 0, e;
+	int			 failures = 0, e, scheduled;
+	int			 startup = r->conf.upstream.sync_at_startup;
 
 	pthread_mutex_lock(&m->lock);
 	next = r->conf.upstream.sync_at_startup ? time(NULL) :
@@ -66,8 +100,21 @@ mirror_sync_main(void *arg)
 		if (m->stop)
 			break;
 		snprintf(why, sizeof(why), "%s", m->requested ? m->why :
-		    "schedule");
+		    startup ? "start-up" : "schedule");
+		/* a retry finishes what this server began */
+		scheduled = !m->requested && !startup && failures == 0;
+		startup = 0;
 		m->requested = 0;
+		pthread_mutex_unlock(&m->lock);
+		/* at start-up each server fills its own repository; on the
+		 * schedule, one of the servers sharing the database runs */
+		if (scheduled && !mirror_lease(m, time(NULL))) {
+			next = conf_schedule_next(&r->conf.upstream.schedule,
+			    time(NULL));
+			pthread_mutex_lock(&m->lock);
+			continue;
+		}
+		pthread_mutex_lock(&m->lock);
 		m->running = 1;
 		pthread_mutex_unlock(&m->lock);
 
@@ -183,7 +230,7 @@ int
 mirror_start(const char *dir, struct mirror **ret_m)
 {
 	struct mirror	*m;
-	char		 serial[32];
+	char		 serial[32], host[256];
 	uint64_t	 s = 0;
 	int		 e;
 
@@ -204,6 +251,11 @@ mirror_start(const char *dir, struct mirror **ret_m)
 	    sizeof(serial)) == 0)
 		ts_parse_u64(serial, 0, MANIFEST_NUMBER_MAX, &s);
 	m->upstream_serial = s;
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "unknown");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(m->holder, sizeof(m->holder), "%.64s:%ld", host,
+	    (long)getpid());
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->cond, NULL);
 	e = pthread_create(&m->sync_thread, NULL, mirror_sync_main, m);

@@ -9,6 +9,12 @@
  * upstream's Retry-After when longer); a request may bring the retry
  * forward, but never before the Retry-After has passed. The mirror serves
  * what it has meanwhile.
+ *
+ * Servers sharing a PostgreSQL state (db.h) run a scheduled pass once
+ * across them: the one holding the lease MIRROR_LEASE in the database
+ * (db_lease_take) runs it; the others log that they leave it. Passes at
+ * start-up, asked for, or announced by the upstream run on every server,
+ * since each keeps its own repository.
  */
 #ifndef MIRROR_H
 #define MIRROR_H
@@ -16,6 +22,8 @@
 #define MIRROR_RETRY_MIN	5	/* seconds */
 #define MIRROR_RETRY_MAX	3600
 #define MIRROR_POLL_WAIT	60	/* seconds a long-poll is held */
+#define MIRROR_LEASE		"mirror-sync"
+#define MIRROR_LEASE_MARGIN	60	/* seconds beyond the period */
 
 struct mirror;
 
