@@ -109,9 +109,9 @@ pg_session(struct pg *p)
 	int		 ok;
 
 	res = PQexec(p->conn, p->durable ?
-	    "SET bytea_output = 'hex'; SET client_min_messages = warning; "
+	    "SET bytea_output = 'hex'; SET client_min_messages = error; "
 	    "SET synchronous_commit = on" :
-	    "SET bytea_output = 'hex'; SET client_min_messages = warning; "
+	    "SET bytea_output = 'hex'; SET client_min_messages = error; "
 	    "SET synchronous_commit = off");
 	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 	PQclear(res);
