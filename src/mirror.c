@@ -31,13 +31,13 @@ struct mirror {
 /*
  * Whether this server runs the scheduled sync due now. Servers sharing a
  * PostgreSQL state share a lease on it: the holder renews it at each of
- * its runs, for its period and a margin, so that the schedule runs once
- * across them, and another server takes over within a period and the
- * margin when the holder stops. Alone (SQLite) a server always runs it;
+ * its passes, and after each (a pass may be long), for its period and a
+ * margin, so that the schedule runs once across them, and another server
+ * takes over within a period and the margin when the holder stops. Alone (SQLite) a server always runs it;
  * when the lease cannot be read it runs it too: twice rather than never.
  */
 static int
-mirror_lease(struct mirror *m, time_t now)
+mirror_lease(struct mirror *m, time_t now, int renew)
 {
 	const struct conf_schedule	*s = &m->repo.conf.upstream.schedule;
 	int64_t				 period, margin;
@@ -47,13 +47,15 @@ mirror_lease(struct mirror *m, time_t now)
 	if (period < 1)
 		period = 1;
 	margin = period < MIRROR_LEASE_MARGIN ? period : MIRROR_LEASE_MARGIN;
+	if (margin < MIRROR_LEASE_MARGIN_MIN)
+		margin = MIRROR_LEASE_MARGIN_MIN;
 	r = db_lease_take(m->repo.db, MIRROR_LEASE, m->holder, period + margin);
-	if (r < 0) {
+	if (r < 0 && !renew) {
 		log_errno(r, "cannot take the lease of the scheduled sync; "
 		    "running it");
 		return 1;
 	}
-	if (r == 0)
+	if (r == 0 && !renew)
 		log_info("scheduled sync left to another server sharing the "
 		    "database (it holds the lease)");
 	return r;
@@ -108,7 +110,7 @@ mirror_sync_main(void *arg)
 		pthread_mutex_unlock(&m->lock);
 		/* at start-up each server fills its own repository; on the
 		 * schedule, one of the servers sharing the database runs */
-		if (scheduled && !mirror_lease(m, time(NULL))) {
+		if (scheduled && !mirror_lease(m, time(NULL), 0)) {
 			next = conf_schedule_next(&r->conf.upstream.schedule,
 			    time(NULL));
 			pthread_mutex_lock(&m->lock);
@@ -121,6 +123,8 @@ mirror_sync_main(void *arg)
 		log_info("sync from '%s' (%s)", r->conf.upstream.url, why);
 		e = sync_run(r, why, &res);
 		now = time(NULL);
+		if (scheduled)
+			mirror_lease(m, now, 1);
 		hold = 0;
 		if (e == 0) {
 			failures = 0;

@@ -23,7 +23,8 @@
 #define MIRROR_RETRY_MAX	3600
 #define MIRROR_POLL_WAIT	60	/* seconds a long-poll is held */
 #define MIRROR_LEASE		"mirror-sync"
-#define MIRROR_LEASE_MARGIN	60	/* seconds beyond the period */
+#define MIRROR_LEASE_MARGIN	60	/* seconds beyond the period, at most */
+#define MIRROR_LEASE_MARGIN_MIN	5	/* the period if shorter, at least this */
 
 struct mirror;
 

@@ -29,6 +29,40 @@ if [ $urc -ne 0 ] || ! grep -q '^ok .*(postgresql)' "$WORK/unit.out"; then
 	tail -20 "$WORK/unit.err" | sed 's/^/    /' >&2
 fi
 
+# ---- the integration tests of the shared tables, on PostgreSQL --------------
+# The same scripts, with a cascade whose `init` puts the state of each data
+# directory in a database of the script's own.
+W="$WORK/cascade-pg"
+cat >"$W" <<WRAPPER
+#!/bin/sh
+[ "\$1" = init ] || exec "$CASCADE" "\$@"
+"$CASCADE" "\$@" || exit \$?
+while [ \$# -gt 0 ]; do
+	[ "\$1" = -d ] && printf '\n[repository]\nstate = %s\n' \
+	    "\$CASCADE_TEST_PG" >>"\$2/cascade.conf"
+	shift
+done
+exit 0
+WRAPPER
+chmod +x "$W"
+PG_PORT=${PG_URL##*:}
+PG_PORT=${PG_PORT%%/*}
+for t in agents_api license events; do
+	url=$(pg_createdb "it_$t") || { notok "$t: a database"; continue; }
+	CASCADE="$W" CASCADE_TEST_PG=$url sh "$(dirname "$0")/$t.sh" \
+	    >"$WORK/$t.out" 2>"$WORK/$t.err"
+	trc=$?
+	grep -a '^\(not \)\{0,1\}ok ' "$WORK/$t.out" |
+	    sed "s/^\(not \)\{0,1\}ok /&$t (postgresql): /"
+	if [ $trc -ne 0 ] || grep -q '^not ok' "$WORK/$t.out"; then
+		notok "$t on postgresql exits 0"
+		tail -20 "$WORK/$t.err" | sed 's/^/    /' >&2
+	fi
+	check "$t kept its events in postgresql" sh -c \
+	    "test \"\$('$PG_BIN/psql' -h 127.0.0.1 -p $PG_PORT -U cascade \
+	    -d it_$t -Atc 'SELECT count(*) FROM events')\" -gt 0"
+done
+
 # ---- two servers, one database ---------------------------------------------
 O="$WORK/origin"
 "$CASCADE" init -d "$O" >/dev/null
@@ -118,7 +152,7 @@ check "$O2 left its turns to $H" grep -q "left to another server" \
 
 # the holder stops: the other takes over within a period and the margin
 check "$H stops" stop_bg "$H"
-check "$O2 takes the schedule over" wait_for 30 sh -c \
+check "$O2 takes the schedule over" wait_for 40 sh -c \
     "test \$(grep -c '(schedule)' '$WORK/$O2.log') -ge 1"
 check "$O2 stops" stop_bg "$O2"
 check "the shared history holds each scheduled sync of both, once" sh -c \
