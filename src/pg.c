@@ -448,6 +448,15 @@ pg_set_durable(struct pg *p, int durable)
 	    "SET synchronous_commit = off", "");
 }
 
+/* in_tx is read under the lock by whichever thread sends next */
+static void
+pg_set_tx(struct pg *p, int in_tx)
+{
+	pthread_mutex_lock(&p->lock);
+	p->in_tx = in_tx;
+	pthread_mutex_unlock(&p->lock);
+}
+
 int
 pg_begin(struct pg *p)
 {
@@ -455,7 +464,7 @@ pg_begin(struct pg *p)
 
 	r = pg_do(p, "BEGIN", "");
 	if (r == 0)
-		p->in_tx = 1;
+		pg_set_tx(p, 1);
 	return r;
 }
 
@@ -465,7 +474,7 @@ pg_commit(struct pg *p)
 	int	 r;
 
 	r = pg_do(p, "COMMIT", "");
-	p->in_tx = 0;
+	pg_set_tx(p, 0);
 	return r;
 }
 
@@ -473,7 +482,7 @@ void
 pg_rollback(struct pg *p)
 {
 	pg_do(p, "ROLLBACK", "");
-	p->in_tx = 0;
+	pg_set_tx(p, 0);
 }
 
 /* ---- licenses ----------------------------------------------------------- */

@@ -1392,6 +1392,44 @@ test_lease(void)
 	db_close(a);
 }
 
+/* A connection the database server dropped is opened again at the next
+ * statement outside a transaction; inside one, the transaction fails. */
+static void
+test_reconnect(void)
+{
+	struct db		*a = fresh_db("reconnect"), *b = NULL;
+	struct db_license	 l;
+	char			 path[FS_PATH_MAX];
+	uint64_t		 gen = 99;
+	static const char	 kill[] = "SELECT pg_terminate_backend(pid) "
+	    "FROM pg_stat_activity WHERE application_name = 'cascade' AND "
+	    "datname = current_database() AND pid <> pg_backend_pid()";
+
+	CHECK(a != NULL);
+	if (a == NULL)
+		return;
+	CHECK_EQ(fs_path(path, sizeof(path), "%s/reconnect2.db",
+	    check_tmpdir), 0);
+	CHECK_EQ(db_open(path, test_state, 1, &b), 0);
+	if (b == NULL || b->pg == NULL) {
+		db_close(a);
+		db_close(b);
+		return;
+	}
+	CHECK_EQ(pg_do(b->pg, kill, ""), 0);
+	CHECK_EQ(db_licenses_generation(a, &gen), 0);
+	CHECK_EQ(gen, 0);
+	license(&l, "KEY-00000001", "basic", NULL);
+	CHECK_EQ(db_begin(a), 0);
+	CHECK_EQ(pg_do(b->pg, kill, ""), 0);
+	CHECK(db_license_add(a, &l) < 0);
+	db_rollback(a);
+	CHECK_EQ(db_license_add(a, &l), 0);
+	CHECK_EQ(db_license_get(b, l.key, &l), 0);
+	db_close(b);
+	db_close(a);
+}
+
 /* The tests of the shared tables, again on PostgreSQL. */
 static void
 run_pg(const char *url)
@@ -1407,6 +1445,7 @@ run_pg(const char *url)
 	    test_agents_generation);
 	check_run("test_events_agent (postgresql)", test_events_agent);
 	check_run("test_lease (postgresql)", test_lease);
+	check_run("test_reconnect (postgresql)", test_reconnect);
 	test_state = NULL;
 }
 
