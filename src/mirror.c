@@ -33,8 +33,9 @@ struct mirror {
  * PostgreSQL state share a lease on it: the holder renews it at each of
  * its passes, and after each (a pass may be long), for its period and a
  * margin, so that the schedule runs once across them, and another server
- * takes over within a period and the margin when the holder stops. Alone (SQLite) a server always runs it;
- * when the lease cannot be read it runs it too: twice rather than never.
+ * takes over within a period and the margin when the holder stops. Alone
+ * (SQLite) a server always runs it; when the lease cannot be read it
+ * runs it too: twice rather than never. renew: after a pass, quietly.
  */
 static int
 mirror_lease(struct mirror *m, time_t now, int renew)

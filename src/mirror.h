@@ -24,7 +24,7 @@
 #define MIRROR_POLL_WAIT	60	/* seconds a long-poll is held */
 #define MIRROR_LEASE		"mirror-sync"
 #define MIRROR_LEASE_MARGIN	60	/* seconds beyond the period, at most */
-#define MIRROR_LEASE_MARGIN_MIN	5	/* the period if shorter, at least this */
+#define MIRROR_LEASE_MARGIN_MIN	5	/* and at least this */
 
 struct mirror;
 

@@ -137,7 +137,8 @@ test_open(void)
 	}
 	db_close(db);
 	db = NULL;
-	CHECK_EQ(db_open(path, NULL, 1, &db), 0);	/* create on an existing one */
+	/* create on an existing one */
+	CHECK_EQ(db_open(path, NULL, 1, &db), 0);
 	db_close(db);
 	db_close(NULL);
 
