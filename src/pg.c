@@ -409,10 +409,11 @@ pg_open(const char *url, struct pg **ret_pg)
 	p->conn = PQconnectdbParams(keys, vals, 1);
 	if (p->conn == NULL || PQstatus(p->conn) != CONNECTION_OK) {
 		/* libpq's message names host and port, not the password */
+		const char *msg = p->conn != NULL ?
+		    PQerrorMessage(p->conn) : "no memory";
+
 		log_error("cannot connect to postgresql: %.*s",
-		    p->conn != NULL ? (int)strcspn(PQerrorMessage(p->conn),
-		    "\n") : 6, p->conn != NULL ? PQerrorMessage(p->conn) :
-		    "no memory");
+		    (int)strcspn(msg, "\n"), msg);
 		pg_close(p);
 		return -ECONNREFUSED;
 	}
