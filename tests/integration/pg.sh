@@ -1,6 +1,8 @@
 # The shared state on PostgreSQL: a real PostgreSQL in a temporary
 # directory (tests/pg.sh). First the db unit tests of the shared tables on
-# it (test_db with CASCADE_TEST_PG); then two `cascade serve` processes,
+# it (test_db with CASCADE_TEST_PG), the integration tests of agents,
+# licenses and events with their state there, and four processes
+# migrating a new database at once (once); then two `cascade serve` processes,
 # each with its own data directory, mirrors of one origin, sharing one
 # database: an agent enrolled on one reports to the other, a license added
 # on one is used on the other, events from both are one history, and the
@@ -62,6 +64,26 @@ for t in agents_api license events; do
 	    "test \"\$('$PG_BIN/psql' -h 127.0.0.1 -p $PG_PORT -U cascade \
 	    -d it_$t -Atc 'SELECT count(*) FROM events')\" -gt 0"
 done
+
+# ---- migrations: processes starting at once on a new database --------------
+RACE=$(pg_createdb race)
+PIDS_RACE=""
+for n in 1 2 3 4; do
+	CASCADE_TEST_PG=$RACE "$W" init -d "$WORK/race$n" >/dev/null
+done
+for n in 1 2 3 4; do
+	"$CASCADE" license list -d "$WORK/race$n" >/dev/null \
+	    2>"$WORK/race$n.err" &
+	PIDS_RACE="$PIDS_RACE $!"
+done
+race_ok=0
+for p in $PIDS_RACE; do wait "$p" || race_ok=1; done
+check "four commands opening a new database at once all succeed" \
+    test $race_ok -eq 0
+check "... and it was migrated once" test "$(cat "$WORK"/race?.err |
+    grep -c 'schema version 0 -> 1')" -eq 1
+check "its schema version is recorded" test "$("$PG_BIN/psql" -h 127.0.0.1 \
+    -p "$PG_PORT" -U cascade -d race -Atc 'SELECT version FROM schema_version')" -ge 1
 
 # ---- two servers, one database ---------------------------------------------
 O="$WORK/origin"
