@@ -613,29 +613,34 @@ pg_event_add(struct pg *p, int64_t time, const char *kind,
 	return r;
 }
 
-/* Streams the rows (single-row mode): a history may be long. fn runs
- * with the connection held, which it does not use. */
-int
-pg_events(struct pg *p, int64_t since,
-    int (*fn)(void *arg, const struct db_event *e), void *arg)
-{
-	static const char sql[] = "SELECT id, time, kind, channel, detail, "
-	    "agent FROM events WHERE time >= $1 ORDER BY id";
-	struct db_event	*e;
-	PGresult	*res;
-	ExecStatusType	 st;
-	char		 s[24];
-	const char	*v[1] = { s };
-	int		 r = 0, stop = 0;
+#define PG_EVENT_COLS	"id, time, kind, channel, detail, agent"
 
+/* Streams the rows of an event query (PG_EVENT_COLS) to fn, in
+ * single-row mode: a history may be long. fn runs with the connection
+ * held, which it does not use. */
+static int
+pg_events_walk(struct pg *p, int (*fn)(void *arg, const struct db_event *e),
+    void *arg, const char *sql, const char *types, ...)
+{
+	struct pg_params	 pp;
+	struct db_event		*e;
+	PGresult		*res;
+	ExecStatusType		 st;
+	va_list			 ap;
+	int			 r, stop = 0;
+
+	va_start(ap, types);
+	r = pg_params_fill(&pp, types, ap);
+	va_end(ap);
+	if (r < 0)
+		return r;
 	e = malloc(sizeof(*e));
 	if (e == NULL)
 		return -ENOMEM;
-	snprintf(s, sizeof(s), "%" PRId64, since);
 	pthread_mutex_lock(&p->lock);
 	pg_check_conn(p);
-	if (!PQsendQueryParams(p->conn, sql, 1, NULL, v, NULL, NULL, 0) ||
-	    !PQsetSingleRowMode(p->conn)) {
+	if (!PQsendQueryParams(p->conn, sql, pp.n, NULL, pp.v, NULL, NULL,
+	    0) || !PQsetSingleRowMode(p->conn)) {
 		r = pg_err(NULL, p->conn);
 		/* drain whatever was sent */
 		while ((res = PQgetResult(p->conn)) != NULL)
@@ -663,6 +668,14 @@ pg_events(struct pg *p, int64_t since,
 	pthread_mutex_unlock(&p->lock);
 	free(e);
 	return r;
+}
+
+int
+pg_events(struct pg *p, int64_t since,
+    int (*fn)(void *arg, const struct db_event *e), void *arg)
+{
+	return pg_events_walk(p, fn, arg, "SELECT " PG_EVENT_COLS " FROM "
+	    "events WHERE time >= $1 ORDER BY id", "i", since);
 }
 
 int
