@@ -668,7 +668,8 @@ metrics_collector_main(void *arg)
 	struct metrics_walk		 w;
 	struct timespec			 ts;
 	struct conf			*c;
-	int64_t				 now, next_fast = 0, next_store = 0;
+	int64_t				 now, took, next_fast = 0;
+	int64_t				 next_store = 0;
 
 	tmp = malloc(sizeof(*tmp));
 	c = malloc(sizeof(*c));
@@ -697,8 +698,12 @@ metrics_collector_main(void *arg)
 		if (now >= next_fast) {
 			metrics_collect_sync(mc, c, tmp);
 			metrics_collect_agents(mc, c, tmp);
-			next_fast = metrics_now_ms() +
-			    (int64_t)METRICS_AGENTS_EVERY * 1000;
+			/* a fleet so large that counting takes long is
+			 * counted less often: 5% of a core at most */
+			took = metrics_now_ms() - now;
+			next_fast = now + took + (20 * took >
+			    (int64_t)METRICS_AGENTS_EVERY * 1000 ? 20 * took :
+			    (int64_t)METRICS_AGENTS_EVERY * 1000);
 			pthread_mutex_lock(&mc->lock);
 			*mc->v = *tmp;
 			mc->generation++;
@@ -717,8 +722,10 @@ metrics_collector_main(void *arg)
 				pthread_cond_broadcast(&mc->done);
 				pthread_mutex_unlock(&mc->lock);
 			}
-			next_store = metrics_now_ms() +
-			    (int64_t)METRICS_STORE_EVERY * 1000;
+			took = metrics_now_ms() - now;
+			next_store = now + took + (20 * took >
+			    (int64_t)METRICS_STORE_EVERY * 1000 ? 20 * took :
+			    (int64_t)METRICS_STORE_EVERY * 1000);
 		}
 		pthread_mutex_lock(&mc->lock);
 	}

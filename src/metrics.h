@@ -36,8 +36,10 @@
 #define METRICS_CHANNELS_MAX	MANIFEST_STATE_CHANNELS_MAX
 #define METRICS_META_MAX	(METRICS_CHANNELS_MAX * \
 				    (MANIFEST_NAME_MAX + 48) + 64)
-#define METRICS_STORE_EVERY	60	/* seconds between walks of objects/ */
-#define METRICS_AGENTS_EVERY	5	/* seconds between agents' counts */
+#define METRICS_STORE_EVERY	60	/* seconds between walks of objects/,
+					 * or 20 times what one took */
+#define METRICS_AGENTS_EVERY	5	/* seconds between agents' counts,
+					 * or 20 times what one took */
 #define METRICS_IDLE		600	/* no scrape for this long: idle */
 #define METRICS_FIRST_WAIT_MS	2000	/* a scrape waits for a collection
 					 * this long when idle before */
