@@ -186,7 +186,6 @@ sync_by_delta(struct repo *r, struct fetch *f, const char *channel,
 		    delta_apply(old, dfd, out, c->size) == 0 &&
 		    store_adopt(&r->store, out, NULL, c->sha256, NULL,
 		    NULL) == 0) {
-			res->seconds_delta += sync_seconds(&t0);
 			/* keep the delta too: our clients will ask for it */
 			memset(ret_d, 0, sizeof(*ret_d));
 			if (store_adopt(&r->store, dfd, NULL, NULL,
@@ -201,16 +200,15 @@ sync_by_delta(struct repo *r, struct fetch *f, const char *channel,
 			}
 			if (done == 0)
 				done = 1;
-			res->bytes_delta += job.res.bytes;
 			res->objects_delta++;
-		} else if (job.rc == 0) {
-			res->seconds_delta += sync_seconds(&t0);
+		} else if (job.rc == 0)
 			log_warn("channel '%s': delta of '%s' from version "
 			    "%llu did not give the signed bytes; fetching it "
 			    "whole", channel, c->name,
 			    (unsigned long long)held[i].version);
-		} else
-			res->seconds_delta += sync_seconds(&t0);
+		/* on the wire, whether the delta served or not */
+		res->bytes_delta += job.res.bytes;
+		res->seconds_delta += sync_seconds(&t0);
 		if (old >= 0)
 			close(old);
 		if (out >= 0)
