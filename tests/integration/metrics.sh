@@ -174,6 +174,14 @@ check "and refuse POST" test \
     "$(status "${mirror_URL}metrics" -X POST)" = 405
 
 check "mirror stops cleanly" stop_bg mirror
+# licenses: the content asks for one, /metrics stays open to all
+"$CASCADE" license add -d "$O" METRICS-0000-0001 --edition standard \
+    >/dev/null 2>&1
+check "with a license, the manifest asks for one" wait_for 5 sh -c \
+    "test \"\$(curl -s -o /dev/null -w '%{http_code}' \
+        '${origin_URL}v1/channels/main/manifest')\" = 401"
+check "and /metrics is still open" is_value "$origin_URL" \
+    "${req}\"manifest\",code=\"401\"}" -ge 1
 check "origin stops cleanly" stop_bg origin
 [ -n "${KEEP_METRICS:-}" ] && cp "$WORK/m3" "$KEEP_METRICS"
 exit $FAILED
