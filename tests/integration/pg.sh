@@ -1,7 +1,7 @@
 # The shared state on PostgreSQL: a real PostgreSQL in a temporary
 # directory (tests/pg.sh). First the db unit tests of the shared tables on
 # it (test_db with CASCADE_TEST_PG), the integration tests of agents,
-# licenses and events with their state there, and four processes
+# licenses, events and metrics with their state there, and four processes
 # migrating a new database at once (once); then two `cascade serve` processes,
 # each with its own data directory, mirrors of one origin, sharing one
 # database: an agent enrolled on one reports to the other, a license added
@@ -49,7 +49,7 @@ WRAPPER
 chmod +x "$W"
 PG_PORT=${PG_URL##*:}
 PG_PORT=${PG_PORT%%/*}
-for t in agents_api license events; do
+for t in agents_api license events metrics; do
 	url=$(pg_createdb "it_$t") || { notok "$t: a database"; continue; }
 	CASCADE="$W" CASCADE_TEST_PG=$url sh "$(dirname "$0")/$t.sh" \
 	    >"$WORK/$t.out" 2>"$WORK/$t.err"
