@@ -27,8 +27,8 @@ struct http_server {
 	http_handler		 handler;
 	void			*ctx;
 	size_t			 body_max;
-	void			(*body_plan)(void *, const char *,
-				    const char *, struct http_body_plan *);
+	void			(*body_plan)(void *, struct http_request *,
+				    struct http_body_plan *);
 	pthread_mutex_t		 wlock;		/* the waiters and below */
 	struct http_waiter	*suspended;	/* not resumed yet */
 	int			 stopping;
@@ -169,8 +169,7 @@ http_body_free(struct http_body *b)
  * an answer at once. MHD_NO when out of memory. */
 static enum MHD_Result
 http_body_start(struct http_server *s, struct http_request *req,
-    struct MHD_Connection *c, const char *url, const char *method,
-    void **con_cls)
+    struct MHD_Connection *c, void **con_cls)
 {
 	struct http_body_plan	 plan;
 	struct http_body	*b;
@@ -179,7 +178,9 @@ http_body_start(struct http_server *s, struct http_request *req,
 	plan.max = s->body_max;
 	plan.dir = NULL;
 	if (s->body_plan != NULL)
-		s->body_plan(s->ctx, method, url, &plan);
+		s->body_plan(s->ctx, req, &plan);
+	if (req->replied)
+		return MHD_YES;		/* refused: the connection closes */
 	if (plan.max == 0) {
 		*con_cls = &http_with_body;
 		return MHD_YES;
@@ -262,7 +263,7 @@ http_access(void *cls, struct MHD_Connection *c, const char *url,
 			*con_cls = &http_seen;
 			return MHD_YES;
 		}
-		return http_body_start(s, &req, c, url, method, con_cls);
+		return http_body_start(s, &req, c, con_cls);
 	}
 	if (http_is_body(*con_cls)) {
 		b = *con_cls;

@@ -39,19 +39,24 @@ struct http_config {
 	size_t		 body_max;
 	/* when not NULL, chooses for each request with a body how it is
 	 * read (see http_body_plan); body_max is the plan it is given */
-	void		(*body_plan)(void *ctx, const char *method,
-			    const char *path, struct http_body_plan *plan);
+	void		(*body_plan)(void *ctx, struct http_request *req,
+			    struct http_body_plan *plan);
 };
 
 /*
- * How a request's body is read, chosen from its method and path before
- * its first byte: whole into memory up to max bytes, or, with dir set,
+ * How a request's body is read, chosen from its method, path and
+ * headers before its first byte (the handler's ctx and the request are
+ * given; the request's body is not there yet): whole into memory up to
+ * max bytes, or, with dir set,
  * streamed into an unnamed temporary file (O_TMPFILE) in that directory
  * up to max bytes, for uploads larger than memory should hold; the
  * handler reads it with http_body_fd, and it is gone when the request
  * ends. A larger body gets 413 (at once when Content-Length says so);
  * a file that cannot be created or written, 507. dir must outlive the
- * server.
+ * server. The planner may also refuse the request at once, before its
+ * body is read (a wrong credential, say), by replying to it with
+ * http_reply or http_reply_error: the handler is then not called, and
+ * the connection is closed.
  */
 struct http_body_plan {
 	uint64_t	 max;		/* 0: no body taken (413) */

@@ -363,12 +363,19 @@ test_request_body(void)
 
 /* /file/...: a file sink in the directory ctx names, up to 20 bytes;
  * /none: no body; /bad: a file sink in a directory that is not one;
- * else the configured cap. */
+ * /refuse: 401 at once unless a header says "yes"; else the configured
+ * cap. */
 static void
-plan_paths(void *ctx, const char *method, const char *path,
-    struct http_body_plan *plan)
+plan_paths(void *ctx, struct http_request *req, struct http_body_plan *plan)
 {
-	(void)method;
+	const char	*path = http_path(req), *h;
+
+	if (strcmp(path, "/refuse") == 0) {
+		h = http_header(req, "X-Let-In");
+		if (h == NULL || strcmp(h, "yes") != 0)
+			http_reply_error(req, 401, "token_required", "no");
+		return;
+	}
 	if (strncmp(path, "/file/", 6) == 0) {
 		plan->max = 20;
 		plan->dir = ctx;
@@ -472,6 +479,15 @@ test_body_plan(void)
 	    sizeof(ans)), 0);
 	CHECK(strstr(ans, "HTTP/1.1 507") == ans);
 	CHECK(strstr(ans, "insufficient_storage") != NULL);
+	/* refused by the planner before the body, or let in */
+	CHECK_EQ(raw_exchange(port, "POST /refuse HTTP/1.1\r\nHost: a\r\n"
+	    "Content-Length: 5\r\n\r\nhello", ans, sizeof(ans)), 0);
+	CHECK(strstr(ans, "HTTP/1.1 401") == ans);
+	CHECK(strstr(ans, "token_required") != NULL);
+	CHECK_EQ(raw_exchange(port, "POST /refuse HTTP/1.1\r\nHost: a\r\n"
+	    "X-Let-In: yes\r\nContent-Length: 5\r\nConnection: close\r\n"
+	    "\r\nhello", ans, sizeof(ans)), 0);
+	CHECK(strstr(ans, "\r\n\r\n127.0.0.1|hello") != NULL);
 	http_server_stop(s);
 }
 
