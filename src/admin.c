@@ -138,11 +138,11 @@ admin_valid_role(const char *role)
 
 int
 admin_token_create(struct db *db, const char *name, const char *role,
-    char token[ADMIN_TOKEN_HEX + 1])
+    const char *by, char token[ADMIN_TOKEN_HEX + 1])
 {
 	unsigned char	 raw[ADMIN_TOKEN_HEX / 2];
 	struct db_token	 t;
-	char		 detail[DB_TOKEN_NAME_MAX + 64];
+	char		 detail[DB_EVENT_DETAIL_MAX + 1];
 	int		 e;
 
 	if (!admin_valid_token_name(name) || !admin_valid_role(role))
@@ -159,13 +159,13 @@ admin_token_create(struct db *db, const char *name, const char *role,
 	e = crypto_token_hash(ADMIN_TOKEN_LABEL, token, t.hash);
 	if (e < 0)
 		goto out;
-	snprintf(detail, sizeof(detail), "token '%s' created, role %s", name,
-	    role);
+	snprintf(detail, sizeof(detail), "token '%s' created, role %s, by %s",
+	    name, role, by != NULL ? by : "");
 	e = db_begin(db);
 	if (e < 0)
 		goto out;
 	e = db_token_add(db, &t);
-	if (e == 0)
+	if (e == 0 && by != NULL)
 		e = db_event_add(db, "token", NULL, detail);
 	if (e == 0)
 		e = db_commit(db);
@@ -178,17 +178,18 @@ out:
 }
 
 int
-admin_token_revoke(struct db *db, const char *name)
+admin_token_revoke(struct db *db, const char *name, const char *by)
 {
-	char	 detail[DB_TOKEN_NAME_MAX + 64];
+	char	 detail[DB_EVENT_DETAIL_MAX + 1];
 	int	 e;
 
-	snprintf(detail, sizeof(detail), "token '%s' revoked", name);
+	snprintf(detail, sizeof(detail), "token '%s' revoked by %s", name,
+	    by != NULL ? by : "");
 	e = db_begin(db);
 	if (e < 0)
 		return e;
 	e = db_token_remove(db, name);
-	if (e == 0)
+	if (e == 0 && by != NULL)
 		e = db_event_add(db, "token", NULL, detail);
 	if (e == 0)
 		e = db_commit(db);
@@ -198,7 +199,7 @@ admin_token_revoke(struct db *db, const char *name)
 }
 
 int
-admin_token_bootstrap(const char *dir, struct db *db)
+admin_token_bootstrap(const char *dir, struct db *db, const char *by)
 {
 	struct db_token	*all = NULL;
 	char		 token[ADMIN_TOKEN_HEX + 2], path[FS_PATH_MAX];
@@ -214,14 +215,14 @@ admin_token_bootstrap(const char *dir, struct db *db)
 	e = fs_path(path, sizeof(path), "%s/%s", dir, ADMIN_TOKEN_FILE);
 	if (e < 0)
 		return e;
-	e = admin_token_create(db, "admin", "admin", token);
+	e = admin_token_create(db, "admin", "admin", by, token);
 	if (e < 0)
 		return e;
 	token[ADMIN_TOKEN_HEX] = '\n';
 	e = fs_write_atomic(path, token, ADMIN_TOKEN_HEX + 1, 0600);
 	crypto_wipe(token, sizeof(token));
 	/* a token nobody can read would lock the API: take it back */
-	if (e < 0 && admin_token_revoke(db, "admin") < 0)
+	if (e < 0 && admin_token_revoke(db, "admin", NULL) < 0)
 		log_warn("cannot take back the token 'admin' whose file "
 		    "was not written: revoke it with 'cascade token revoke'");
 	return e < 0 ? e : 1;

@@ -60,17 +60,21 @@ int	 admin_valid_token_name(const char *name);
 int	 admin_valid_role(const char *role);
 
 /* Makes a token: draws it, stores its hash under name with role, and
- * records an event. token gets it (the only copy: the caller shows it
- * once and wipes it). 0, -EINVAL (bad name or role), -EEXIST (the name
- * is taken), -EIO (no randomness), db's errors. */
+ * records an event saying `by` whom ("'cascade token'"; NULL: no event).
+ * token gets it (the only copy: the caller shows it once and wipes it).
+ * 0, -EINVAL (bad name or role), -EEXIST (the name is taken), -EIO (no
+ * randomness), db's errors. */
 int	 admin_token_create(struct db *db, const char *name, const char *role,
-	    char token[ADMIN_TOKEN_HEX + 1]);
-/* Revokes a token, with an event. 0, -ENOENT, db's errors. */
-int	 admin_token_revoke(struct db *db, const char *name);
+	    const char *by, char token[ADMIN_TOKEN_HEX + 1]);
+/* Revokes a token, with an event (by as above). 0, -ENOENT, db's
+ * errors. */
+int	 admin_token_revoke(struct db *db, const char *name, const char *by);
 /* For a database with no token: makes the token "admin" (role admin)
- * and writes it to DIR/admin.token (mode 0600, one line). 1 if it did,
- * 0 if there were tokens already, or -errno (nothing is kept then). */
-int	 admin_token_bootstrap(const char *dir, struct db *db);
+ * and writes it to DIR/admin.token (mode 0600, one line), with an event
+ * when by is not NULL (a new data directory has nothing to tell). 1 if
+ * it did, 0 if there were tokens already, or -errno (nothing is kept
+ * then). */
+int	 admin_token_bootstrap(const char *dir, struct db *db, const char *by);
 
 /*
  * JSON arrays as the admin API writes them: "[", each item on a line of

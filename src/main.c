@@ -218,7 +218,7 @@ cmd_init(int argc, char **argv)
 		return 1;
 	if (open_repo(&r, a.dir) != 0)
 		return 1;
-	e = admin_token_bootstrap(a.dir, r.db);
+	e = admin_token_bootstrap(a.dir, r.db, NULL);
 	repo_close(&r);
 	if (e < 0)
 		return log_errno(e, "cannot write the admin token '%s/%s'",
@@ -1073,7 +1073,7 @@ cmd_token(int argc, char **argv)
 		return 1;
 	if (strcmp(sub, "create") == 0) {
 		e = admin_token_create(r.db, a.pos[0], a.role != NULL ?
-		    a.role : "admin", token);
+		    a.role : "admin", "'cascade token'", token);
 		if (e == -EEXIST)
 			log_error("token '%s' exists already in '%s' (revoke "
 			    "it first)", a.pos[0], a.dir);
@@ -1086,7 +1086,7 @@ cmd_token(int argc, char **argv)
 			rc = 0;
 		}
 	} else if (strcmp(sub, "revoke") == 0) {
-		e = admin_token_revoke(r.db, a.pos[0]);
+		e = admin_token_revoke(r.db, a.pos[0], "'cascade token'");
 		if (e == -ENOENT)
 			log_error("no token '%s' in '%s'", a.pos[0], a.dir);
 		else if (e < 0)

@@ -1316,7 +1316,8 @@ serve_run(struct repo *r, const struct serve_options *o)
 		log_errno(e, "cannot start the notifications: agents that "
 		    "listen will not be pushed to");
 	/* a data directory made before the admin API has no token */
-	e = admin_token_bootstrap(r->dir, r->db);
+	e = admin_token_bootstrap(r->dir, r->db, "the server (there was "
+	    "none)");
 	if (e == 1)
 		log_info("made the admin token 'admin': it is in '%s/%s'",
 		    r->dir, ADMIN_TOKEN_FILE);

@@ -80,6 +80,10 @@ check "token create: a name taken is refused" sh -c \
 check "token create: a bad role or name is a usage error" sh -c \
     "'$CASCADE' token create -d '$D' x --role root 2>/dev/null; test \$? = 2 &&
      '$CASCADE' token create -d '$D' 'A B' 2>/dev/null; test \$? = 2"
+check "token changes are events, not the token made by init" sh -c \
+    "'$CASCADE' events -d '$D' --kind token >'$WORK/tev' &&
+     test \"\$(wc -l <'$WORK/tev')\" = 1 &&
+     grep -q \"token 'ops' created, role viewer, by 'cascade token'\" '$WORK/tev'"
 check "the database keeps no token in clear" sh -c \
     "! grep -qa '$ADMIN' '$D/state.db' && ! grep -qa '$VIEWER' '$D/state.db'"
 
@@ -547,6 +551,9 @@ check "a server with no token makes 'admin' and DIR/admin.token" \
     start_server "$D"
 check "... and says so" grep -q "made the admin token 'admin'" \
     "$WORK/server.log"
+check "... and records it" sh -c \
+    "'$CASCADE' events -d '$D' --kind token | tail -1 |
+        grep -q \"token 'admin' created, role admin, by the server\""
 check "... the new token works" sh -c \
     "test \"\$(stat -c %a '$D/admin.token')\" = 600 &&
      test \"\$(curl -s -o /dev/null -w '%{http_code}' \
