@@ -41,6 +41,13 @@ struct http_config {
 	 * read (see http_body_plan); body_max is the plan it is given */
 	void		(*body_plan)(void *ctx, struct http_request *req,
 			    struct http_body_plan *plan);
+	/* When not NULL, called with the handler's ctx once for each
+	 * answer queued by an http_reply function (this module's own
+	 * refusals, such as 413, too), on the replying thread: the status
+	 * and the bytes of the body (0 for HEAD, 204 and 304). It must be
+	 * quick and take no lock that a handler holds while replying. */
+	void		(*observe)(void *ctx, const struct http_request *req,
+			    unsigned status, uint64_t bytes);
 };
 
 /*
