@@ -1588,7 +1588,8 @@ agents_list(struct repo *r, int json, const char *state, const char *group)
 		agents_print_row(&w, now);
 	}
 	if (shown == 0)
-		printf("no agents %s\n", n == 0 ? "enrolled" : "match");
+		printf("no agents %s\n", state == NULL && group == NULL ?
+		    "enrolled" : "match");
 out:
 	agents_ref_free(ref);
 	db_agents_free(ag, n);
