@@ -29,20 +29,54 @@ struct mirror {
 };
 
 /*
+ * The schedule of this mirror's syncs: the "upstream" row of the state
+ * database (set through the admin API) when there is one that parses,
+ * else [upstream] schedule and sync_at_startup. Read each time a
+ * scheduled sync is planned, and while one is waited for, so that a
+ * change is followed within MIRROR_REPLAN seconds.
+ */
+static void
+mirror_schedule(struct mirror *m, struct conf_schedule *ret,
+    int *ret_at_startup)
+{
+	struct db_schedule	 row;
+
+	if (db_schedule_get(m->repo.db, "upstream", &row) == 0 &&
+	    conf_schedule_parse(row.schedule, ret) == 0) {
+		if (ret_at_startup != NULL)
+			*ret_at_startup = row.at_startup;
+		return;
+	}
+	*ret = m->repo.conf.upstream.schedule;
+	if (ret_at_startup != NULL)
+		*ret_at_startup = m->repo.conf.upstream.sync_at_startup;
+}
+
+static int
+mirror_schedule_same(const struct conf_schedule *a,
+    const struct conf_schedule *b)
+{
+	return a->kind == b->kind && a->every == b->every &&
+	    a->hour == b->hour && a->minute == b->minute &&
+	    a->wday == b->wday;
+}
+
+/*
  * Whether this server runs the scheduled sync due now. Servers sharing a
  * PostgreSQL state share a lease on it: the holder renews it at each of
- * its passes, and after each (a pass may be long), for its period and a
- * margin, so that the schedule runs once across them, and another server
- * takes over within a period and the margin when the holder stops. Alone
- * (SQLite) a server always runs it; when the lease cannot be read it
- * runs it too: twice rather than never. renew: after a pass, quietly.
+ * its passes, and after each (a pass may be long), for the period of the
+ * schedule s and a margin, so that the schedule runs once across them,
+ * and another server takes over within a period and the margin when the
+ * holder stops. Alone (SQLite) a server always runs it; when the lease
+ * cannot be read it runs it too: twice rather than never. renew: after a
+ * pass, quietly.
  */
 static int
-mirror_lease(struct mirror *m, time_t now, int renew)
+mirror_lease(struct mirror *m, const struct conf_schedule *s, time_t now,
+    int renew)
 {
-	const struct conf_schedule	*s = &m->repo.conf.upstream.schedule;
-	int64_t				 period, margin;
-	int				 r;
+	int64_t	 period, margin;
+	int	 r;
 
 	period = (int64_t)(conf_schedule_next(s, now) - now);
 	if (period < 1)
@@ -80,17 +114,38 @@ mirror_sync_main(void *arg)
 	struct mirror		*m = arg;
 	struct repo		*r = &m->repo;
 	struct sync_result	 res;
-	time_t			 next, now, hold = 0;
+	struct conf_schedule	 sched, now_sched;
+	time_t			 next, now, hold = 0, until;
 	int64_t			 delay;
 	char			 why[128];
-	int			 failures = 0, e, scheduled;
-	int			 startup = r->conf.upstream.sync_at_startup;
+	int			 failures = 0, e, at_startup, scheduled, lease;
 
+	mirror_schedule(m, &sched, &at_startup);
 	pthread_mutex_lock(&m->lock);
-	next = r->conf.upstream.sync_at_startup ? time(NULL) :
-	    conf_schedule_next(&r->conf.upstream.schedule, time(NULL));
+	next = at_startup ? time(NULL) : conf_schedule_next(&sched,
+	    time(NULL));
+	scheduled = !at_startup;
 	for (;;) {
-		mirror_wait_until(m, next, 1);
+		/* a scheduled wait looks at the schedule now and then: an
+		 * administrator may have changed it */
+		until = next;
+		if (scheduled && until > time(NULL) + MIRROR_REPLAN)
+			until = time(NULL) + MIRROR_REPLAN;
+		mirror_wait_until(m, until, 1);
+		if (scheduled && !m->stop && !m->requested &&
+		    time(NULL) < next) {
+			pthread_mutex_unlock(&m->lock);
+			mirror_schedule(m, &now_sched, NULL);
+			pthread_mutex_lock(&m->lock);
+			if (!mirror_schedule_same(&sched, &now_sched)) {
+				sched = now_sched;
+				next = conf_schedule_next(&sched, time(NULL));
+				log_info("the upstream schedule changed: next "
+				    "sync in %lld s",
+				    (long long)(next - time(NULL)));
+			}
+			continue;
+		}
 		/* a request may cut short the backoff, but not the pause the
 		 * upstream asked for (Retry-After): that one is kept, then
 		 * the request runs */
@@ -103,17 +158,15 @@ mirror_sync_main(void *arg)
 		if (m->stop)
 			break;
 		snprintf(why, sizeof(why), "%s", m->requested ? m->why :
-		    startup ? "start-up" : "schedule");
-		/* a retry finishes what this server began */
-		scheduled = !m->requested && !startup && failures == 0;
-		startup = 0;
+		    "schedule");
+		lease = scheduled && !m->requested;
 		m->requested = 0;
 		pthread_mutex_unlock(&m->lock);
-		/* at start-up each server fills its own repository; on the
-		 * schedule, one of the servers sharing the database runs */
-		if (scheduled && !mirror_lease(m, time(NULL), 0)) {
-			next = conf_schedule_next(&r->conf.upstream.schedule,
-			    time(NULL));
+		/* at start-up and on a retry each server fills its own
+		 * repository; on the schedule, one of the servers sharing the
+		 * database runs */
+		if (lease && !mirror_lease(m, &sched, time(NULL), 0)) {
+			next = conf_schedule_next(&sched, time(NULL));
 			pthread_mutex_lock(&m->lock);
 			continue;
 		}
@@ -124,13 +177,14 @@ mirror_sync_main(void *arg)
 		log_info("sync from '%s' (%s)", r->conf.upstream.url, why);
 		e = sync_run(r, why, &res);
 		now = time(NULL);
-		if (scheduled)
-			mirror_lease(m, now, 1);
+		if (lease)
+			mirror_lease(m, &sched, now, 1);
 		hold = 0;
 		if (e == 0) {
 			failures = 0;
-			next = conf_schedule_next(&r->conf.upstream.schedule,
-			    now);
+			mirror_schedule(m, &sched, NULL);
+			next = conf_schedule_next(&sched, now);
+			scheduled = 1;
 		} else {
 			failures++;
 			delay = MIRROR_RETRY_MIN;
@@ -144,6 +198,7 @@ mirror_sync_main(void *arg)
 			if (res.retry_after > 0)
 				hold = now + res.retry_after;
 			next = now + delay;
+			scheduled = 0;
 			log_info("next sync attempt in %lld s",
 			    (long long)delay);
 		}

@@ -1,14 +1,17 @@
 /*
  * mirror: what makes `cascade serve` a mirror when cascade.conf names an
  * upstream. A sync thread runs sync passes at start-up (sync_at_startup),
- * on the schedule, when asked (`cascade sync --now`), and when the
- * upstream announces something new: a second thread holds a long-poll on
- * the upstream's /v1/events. A sync asked for while one runs is queued
- * behind it and runs once. A failed pass is retried with an exponential
- * backoff (MIRROR_RETRY_MIN doubling up to MIRROR_RETRY_MAX, or the
- * upstream's Retry-After when longer); a request may bring the retry
- * forward, but never before the Retry-After has passed. The mirror serves
- * what it has meanwhile.
+ * on the schedule, when asked (`cascade sync --now`, the admin API), and
+ * when the upstream announces something new: a second thread holds a
+ * long-poll on the upstream's /v1/events. The schedule is [upstream]
+ * schedule and sync_at_startup, unless the state database has an
+ * "upstream" row (db_schedule_get, set through the admin API), which
+ * overrides both. A sync asked for while one runs is queued behind it
+ * and runs once. A failed pass is retried with an exponential backoff
+ * (MIRROR_RETRY_MIN doubling up to MIRROR_RETRY_MAX, or the upstream's
+ * Retry-After when longer); a request may bring the retry forward, but
+ * never before the Retry-After has passed. The mirror serves what it has
+ * meanwhile.
  *
  * Servers sharing a PostgreSQL state (db.h) run a scheduled pass once
  * across them: the one holding the lease MIRROR_LEASE in the database
@@ -22,6 +25,8 @@
 #define MIRROR_RETRY_MIN	5	/* seconds */
 #define MIRROR_RETRY_MAX	3600
 #define MIRROR_POLL_WAIT	60	/* seconds a long-poll is held */
+#define MIRROR_REPLAN		30	/* seconds between looks at the
+					   schedule while one is waited for */
 #define MIRROR_LEASE		"mirror-sync"
 #define MIRROR_LEASE_MARGIN	60	/* seconds beyond the period, at most */
 #define MIRROR_LEASE_MARGIN_MIN	5	/* and at least this */

@@ -68,6 +68,15 @@ static const char *const pg_migrations[] = {
 	"CREATE TRIGGER agents_bump_update"
 	"  AFTER UPDATE OF id, token_hash, license_key, grp, licensed"
 	"  ON agents FOR EACH ROW EXECUTE FUNCTION cascade_licenses_bump();",
+	/* 1 -> 2: the admin API's tokens (only their hashes), the
+	 * schedules set through it, and events read by kind */
+	"CREATE TABLE tokens ("
+	"  name TEXT PRIMARY KEY, role TEXT NOT NULL,"
+	"  hash BYTEA NOT NULL UNIQUE, created BIGINT NOT NULL);"
+	"CREATE TABLE schedules ("
+	"  target TEXT PRIMARY KEY, schedule TEXT NOT NULL,"
+	"  at_startup INTEGER NOT NULL);"
+	"CREATE INDEX events_kind ON events (kind);",
 };
 
 #define PG_SCHEMA_VERSION \
@@ -857,4 +866,188 @@ pg_lease_take(struct pg *p, const char *name, const char *holder,
 	    "EXTRACT(EPOCH FROM clock_timestamp())::BIGINT", "ssi", name,
 	    holder, seconds);
 	return r < 0 ? r : r > 0;
+}
+
+/* ---- events by filter --------------------------------------------------- */
+
+int
+pg_events_query(struct pg *p, const struct db_event_filter *f,
+    int (*fn)(void *arg, const struct db_event *e), void *arg)
+{
+	const char	*kind = f->kind != NULL ? f->kind : "";
+	size_t		 klen = strlen(kind);
+	char		 prefix[DB_EVENT_KIND_MAX + 2];
+	int		 is_prefix = klen > 0 && kind[klen - 1] == '*';
+
+	/* a prefix is compared by left(), which knows no wildcard: a '%'
+	 * or '_' in it means itself */
+	snprintf(prefix, sizeof(prefix), "%.*s", (int)(is_prefix ?
+	    klen - 1 : 0), kind);
+	return pg_events_walk(p, fn, arg, f->newest && f->limit > 0 ?
+	    "SELECT * FROM (SELECT " PG_EVENT_COLS " FROM events WHERE "
+	    "($1 = 0 OR kind = $2) AND ($3 = 0 OR left(kind, length($4)) = "
+	    "$4) AND ($5 = '' OR agent = $5) AND time >= $6 AND id > $7 "
+	    "ORDER BY id DESC LIMIT $8) AS e ORDER BY id" :
+	    "SELECT " PG_EVENT_COLS " FROM events WHERE "
+	    "($1 = 0 OR kind = $2) AND ($3 = 0 OR left(kind, length($4)) = "
+	    "$4) AND ($5 = '' OR agent = $5) AND time >= $6 AND id > $7 "
+	    "ORDER BY id LIMIT $8", "isissiii",
+	    (int64_t)(klen > 0 && !is_prefix), kind, (int64_t)is_prefix,
+	    prefix, f->agent != NULL ? f->agent : "", f->since, f->after,
+	    f->limit > 0 ? (int64_t)f->limit : INT64_MAX);
+}
+
+int
+pg_events_last(struct pg *p, int64_t *ret_id)
+{
+	PGresult	*res;
+	int		 r;
+
+	r = pg_query(p, &res, "SELECT COALESCE(MAX(id), 0) FROM events", "");
+	if (r < 0)
+		return r;
+	*ret_id = pg_col_int(res, 0, 0);
+	PQclear(res);
+	return 0;
+}
+
+/* ---- admin tokens ------------------------------------------------------- */
+
+#define PG_TOKEN_COLS	"name, role, hash, created"
+
+static void
+pg_col_token(const PGresult *res, int row, struct db_token *t)
+{
+	memset(t, 0, sizeof(*t));
+	pg_col_text(res, row, 0, t->name, sizeof(t->name));
+	pg_col_text(res, row, 1, t->role, sizeof(t->role));
+	pg_col_blob(res, row, 2, t->hash, sizeof(t->hash));
+	t->created = pg_col_int(res, row, 3);
+}
+
+int
+pg_token_add(struct pg *p, const struct db_token *t)
+{
+	return pg_do(p, "INSERT INTO tokens (" PG_TOKEN_COLS ") VALUES "
+	    "($1, $2, $3, $4)", "ssbi", t->name, t->role, t->hash,
+	    sizeof(t->hash), t->created);
+}
+
+int
+pg_token_remove(struct pg *p, const char *name)
+{
+	return PG_ONE(pg_change(p, "DELETE FROM tokens WHERE name = $1", "s",
+	    name));
+}
+
+int
+pg_token_find(struct pg *p, const unsigned char hash[CRYPTO_SHA256_LEN],
+    struct db_token *ret_t)
+{
+	PGresult	*res;
+	int		 r;
+
+	r = pg_query(p, &res, "SELECT " PG_TOKEN_COLS " FROM tokens WHERE "
+	    "hash = $1", "b", hash, (size_t)CRYPTO_SHA256_LEN);
+	if (r < 0)
+		return r;
+	if (PQntuples(res) == 0)
+		r = -ENOENT;
+	else
+		pg_col_token(res, 0, ret_t);
+	PQclear(res);
+	return r;
+}
+
+int
+pg_tokens(struct pg *p, struct db_token **ret_t, size_t *ret_n)
+{
+	PGresult	*res;
+	struct db_token	*t = NULL;
+	int		 r, i, n;
+
+	r = pg_query(p, &res, "SELECT " PG_TOKEN_COLS " FROM tokens ORDER BY "
+	    "name COLLATE \"C\"", "");
+	if (r < 0)
+		return r;
+	n = PQntuples(res);
+	if (n > 0 && (t = calloc((size_t)n, sizeof(*t))) == NULL) {
+		PQclear(res);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		pg_col_token(res, i, &t[i]);
+	PQclear(res);
+	*ret_t = t;
+	*ret_n = (size_t)n;
+	return 0;
+}
+
+/* ---- schedules ---------------------------------------------------------- */
+
+static void
+pg_col_schedule(const PGresult *res, int row, struct db_schedule *s)
+{
+	memset(s, 0, sizeof(*s));
+	pg_col_text(res, row, 0, s->target, sizeof(s->target));
+	pg_col_text(res, row, 1, s->schedule, sizeof(s->schedule));
+	s->at_startup = pg_col_int(res, row, 2) != 0;
+}
+
+int
+pg_schedule_get(struct pg *p, const char *target, struct db_schedule *ret_s)
+{
+	PGresult	*res;
+	int		 r;
+
+	r = pg_query(p, &res, "SELECT target, schedule, at_startup FROM "
+	    "schedules WHERE target = $1", "s", target);
+	if (r < 0)
+		return r;
+	if (PQntuples(res) == 0)
+		r = -ENOENT;
+	else
+		pg_col_schedule(res, 0, ret_s);
+	PQclear(res);
+	return r;
+}
+
+int
+pg_schedule_set(struct pg *p, const struct db_schedule *s)
+{
+	return pg_do(p, "INSERT INTO schedules (target, schedule, at_startup) "
+	    "VALUES ($1, $2, $3) ON CONFLICT (target) DO UPDATE SET "
+	    "schedule = excluded.schedule, at_startup = excluded.at_startup",
+	    "ssi", s->target, s->schedule, (int64_t)(s->at_startup != 0));
+}
+
+int
+pg_schedule_remove(struct pg *p, const char *target)
+{
+	return PG_ONE(pg_change(p, "DELETE FROM schedules WHERE target = $1",
+	    "s", target));
+}
+
+int
+pg_schedules(struct pg *p, struct db_schedule **ret_s, size_t *ret_n)
+{
+	PGresult		*res;
+	struct db_schedule	*v = NULL;
+	int			 r, i, n;
+
+	r = pg_query(p, &res, "SELECT target, schedule, at_startup FROM "
+	    "schedules ORDER BY target COLLATE \"C\"", "");
+	if (r < 0)
+		return r;
+	n = PQntuples(res);
+	if (n > 0 && (v = calloc((size_t)n, sizeof(*v))) == NULL) {
+		PQclear(res);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		pg_col_schedule(res, i, &v[i]);
+	PQclear(res);
+	*ret_s = v;
+	*ret_n = (size_t)n;
+	return 0;
 }

@@ -1,6 +1,7 @@
 /*
  * pg: the tables that servers sharing one PostgreSQL database share
- * (agents, licenses and their generation, events, leases), for db.c when
+ * (agents, licenses and their generation, events, admin tokens,
+ * schedules set at run time, leases), for db.c when
  * cascade.conf sets [repository] state = postgresql://... Each function
  * has the semantics and errors of its db_* namesake (db.h), which is the
  * API everyone else calls. The only module that includes libpq.
@@ -45,6 +46,21 @@ int	 pg_event_add(struct pg *p, int64_t time, const char *kind,
 int	 pg_events(struct pg *p, int64_t since,
 	    int (*fn)(void *arg, const struct db_event *e), void *arg);
 int	 pg_events_prune(struct pg *p, int64_t before);
+int	 pg_events_query(struct pg *p, const struct db_event_filter *f,
+	    int (*fn)(void *arg, const struct db_event *e), void *arg);
+int	 pg_events_last(struct pg *p, int64_t *ret_id);
+
+int	 pg_token_add(struct pg *p, const struct db_token *t);
+int	 pg_token_remove(struct pg *p, const char *name);
+int	 pg_token_find(struct pg *p, const unsigned char hash[CRYPTO_SHA256_LEN],
+	    struct db_token *ret_t);
+int	 pg_tokens(struct pg *p, struct db_token **ret_t, size_t *ret_n);
+
+int	 pg_schedule_get(struct pg *p, const char *target,
+	    struct db_schedule *ret_s);
+int	 pg_schedule_set(struct pg *p, const struct db_schedule *s);
+int	 pg_schedule_remove(struct pg *p, const char *target);
+int	 pg_schedules(struct pg *p, struct db_schedule **ret_s, size_t *ret_n);
 
 int	 pg_agent_add(struct pg *p, const struct db_agent *a);
 int	 pg_agent_get(struct pg *p, const char *id, struct db_agent *ret_a);
