@@ -33,25 +33,36 @@ fi
 
 # ---- the integration tests of the shared tables, on PostgreSQL --------------
 # The same scripts, with a cascade whose `init` puts the state of each data
-# directory in a database of the script's own.
+# directory in a PostgreSQL database of its own (named after the script),
+# as an operator would: init, state = ... in cascade.conf, and init again
+# over it (before anything was published), which makes the first admin
+# token there.
+PG_PORT=${PG_URL##*:}
+PG_PORT=${PG_PORT%%/*}
 W="$WORK/cascade-pg"
 cat >"$W" <<WRAPPER
 #!/bin/sh
 [ "\$1" = init ] || exec "$CASCADE" "\$@"
-"$CASCADE" "\$@" || exit \$?
-while [ \$# -gt 0 ]; do
-	[ "\$1" = -d ] && printf '\n[repository]\nstate = %s\n' \
-	    "\$CASCADE_TEST_PG" >>"\$2/cascade.conf"
-	shift
+"$CASCADE" "\$@" >/dev/null || exit \$?
+dir=
+prev=
+for a in "\$@"; do
+	[ "\$prev" = -d ] && dir=\$a
+	prev=\$a
 done
-exit 0
+n=0
+while [ -e "$WORK/db.\$CASCADE_TEST_DB.\$n" ]; do n=\$((n + 1)); done
+: >"$WORK/db.\$CASCADE_TEST_DB.\$n"
+"$PG_BIN/createdb" -h 127.0.0.1 -p $PG_PORT -U cascade \
+    "\${CASCADE_TEST_DB}_\$n" || exit 1
+printf '\n[repository]\nstate = postgresql://cascade@127.0.0.1:$PG_PORT/%s\n' \
+    "\${CASCADE_TEST_DB}_\$n" >>"\$dir/cascade.conf"
+rm -f "\$dir/state.db" "\$dir/state.db-wal" "\$dir/state.db-shm"
+exec "$CASCADE" "\$@"
 WRAPPER
 chmod +x "$W"
-PG_PORT=${PG_URL##*:}
-PG_PORT=${PG_PORT%%/*}
-for t in agents_api license events metrics; do
-	url=$(pg_createdb "it_$t") || { notok "$t: a database"; continue; }
-	CASCADE="$W" CASCADE_TEST_PG=$url sh "$(dirname "$0")/$t.sh" \
+for t in agents_api license events metrics admin_api; do
+	CASCADE="$W" CASCADE_TEST_DB="it_$t" sh "$(dirname "$0")/$t.sh" \
 	    >"$WORK/$t.out" 2>"$WORK/$t.err"
 	trc=$?
 	grep -a '^\(not \)\{0,1\}ok ' "$WORK/$t.out" |
@@ -62,14 +73,16 @@ for t in agents_api license events metrics; do
 	fi
 	check "$t kept its events in postgresql" sh -c \
 	    "test \"\$('$PG_BIN/psql' -h 127.0.0.1 -p $PG_PORT -U cascade \
-	    -d it_$t -Atc 'SELECT count(*) FROM events')\" -gt 0"
+	    -d it_${t}_0 -Atc 'SELECT count(*) FROM events')\" -gt 0"
 done
 
 # ---- migrations: processes starting at once on a new database --------------
 RACE=$(pg_createdb race)
 PIDS_RACE=""
 for n in 1 2 3 4; do
-	CASCADE_TEST_PG=$RACE "$W" init -d "$WORK/race$n" >/dev/null
+	"$CASCADE" init -d "$WORK/race$n" >/dev/null
+	printf '\n[repository]\nstate = %s\n' "$RACE" \
+	    >>"$WORK/race$n/cascade.conf"
 done
 for n in 1 2 3 4; do
 	"$CASCADE" license list -d "$WORK/race$n" >/dev/null \
