@@ -6,7 +6,8 @@
  *
  * Opened with a PostgreSQL URL (cascade.conf [repository] state), the
  * tables that servers sharing that database share (licenses and their
- * generation, agents, events, leases) are there instead (pg.h), behind
+ * generation, agents, events, admin tokens, schedules, leases) are there
+ * instead (pg.h), behind
  * these same functions, with the same semantics and errors; channels,
  * versions, deltas and meta stay in state.db. Inside a transaction,
  * roll back after any error (PostgreSQL refuses further statements).
