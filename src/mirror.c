@@ -12,6 +12,8 @@
 #include "ts.h"
 #include "banned.h"
 
+#define MIRROR_GIVEN_MAX	(CONF_SCHEDULE_TEXT_MAX + 16)
+
 struct mirror {
 	struct repo	 repo;		/* the sync thread's own handle */
 	pthread_t	 sync_thread;
@@ -24,7 +26,75 @@ struct mirror {
 	int		 running;	/* under lock */
 	char		 why[128];	/* under lock */
 	uint64_t	 upstream_serial;	/* under lock */
+	char		 name[CONF_NAME_MAX + 1];	/* as a downstream */
+	/* the schedule the upstream set for this mirror (sync thread) */
+	struct manifest_inventory_answer given;
 };
+
+/* The schedule passes run on: the one the upstream gives, else [upstream]
+ * schedule and sync_at_startup. */
+static void
+mirror_schedule(const struct mirror *m, struct conf_schedule *ret_s,
+    int *ret_at_startup)
+{
+	if (m->given.scheduled) {
+		*ret_s = m->given.schedule;
+		*ret_at_startup = m->given.at_startup;
+	} else {
+		*ret_s = m->repo.conf.upstream.schedule;
+		*ret_at_startup = m->repo.conf.upstream.sync_at_startup;
+	}
+}
+
+/* The schedule given last time, kept in the state database so that a
+ * restart (and `cascade status`) knows it: "" for none, or the schedule
+ * followed by " at_startup" when it holds at start-up too. */
+static void
+mirror_given_load(struct mirror *m)
+{
+	char	 v[MIRROR_GIVEN_MAX], *sp;
+
+	memset(&m->given, 0, sizeof(m->given));
+	if (db_meta_get(m->repo.db, "downstream_schedule", v, sizeof(v)) < 0 ||
+	    v[0] == '\0')
+		return;
+	sp = strstr(v, " at_startup");
+	if (sp != NULL && sp[11] == '\0') {
+		*sp = '\0';
+		m->given.at_startup = 1;
+	}
+	m->given.scheduled = conf_schedule_parse(v, &m->given.schedule) == 0;
+}
+
+/* Applies the upstream's answer to an inventory. */
+static void
+mirror_given_apply(struct mirror *m, const struct manifest_inventory_answer *a)
+{
+	char	 text[CONF_SCHEDULE_TEXT_MAX], v[MIRROR_GIVEN_MAX];
+	int	 same;
+
+	same = a->scheduled == m->given.scheduled && (!a->scheduled ||
+	    (a->at_startup == m->given.at_startup &&
+	    memcmp(&a->schedule, &m->given.schedule,
+	    sizeof(a->schedule)) == 0));
+	if (same)
+		return;
+	m->given = *a;
+	v[0] = '\0';
+	if (a->scheduled) {
+		conf_schedule_format(&a->schedule, text);
+		snprintf(v, sizeof(v), "%s%s", text,
+		    a->at_startup ? " at_startup" : "");
+		log_info("the upstream sets this mirror's schedule: %s%s",
+		    text, a->at_startup ? ", and at start-up" : "");
+	} else {
+		conf_schedule_format(&m->repo.conf.upstream.schedule, text);
+		log_info("the upstream sets no schedule for this mirror: back "
+		    "to [upstream] schedule, %s", text);
+	}
+	if (db_meta_set(m->repo.db, "downstream_schedule", v) < 0)
+		log_warn("cannot record the schedule the upstream set");
+}
 
 /* Waits (the lock held) until when, or a request (when wake_on_request),
  * or a stop. */
@@ -44,14 +114,15 @@ mirror_sync_main(void *arg)
 	struct mirror		*m = arg;
 	struct repo		*r = &m->repo;
 	struct sync_result	 res;
+	struct conf_schedule	 sched;
 	time_t			 next, now, hold = 0;
 	int64_t			 delay;
 	char			 why[128];
-	int			 failures = 0, e;
+	int			 failures = 0, at_startup, e;
 
 	pthread_mutex_lock(&m->lock);
-	next = r->conf.upstream.sync_at_startup ? time(NULL) :
-	    conf_schedule_next(&r->conf.upstream.schedule, time(NULL));
+	mirror_schedule(m, &sched, &at_startup);
+	next = at_startup ? time(NULL) : conf_schedule_next(&sched, time(NULL));
 	for (;;) {
 		mirror_wait_until(m, next, 1);
 		/* a request may cut short the backoff, but not the pause the
@@ -77,8 +148,10 @@ mirror_sync_main(void *arg)
 		hold = 0;
 		if (e == 0) {
 			failures = 0;
-			next = conf_schedule_next(&r->conf.upstream.schedule,
-			    now);
+			if (res.reported)
+				mirror_given_apply(m, &res.answer);
+			mirror_schedule(m, &sched, &at_startup);
+			next = conf_schedule_next(&sched, now);
 		} else {
 			failures++;
 			delay = MIRROR_RETRY_MIN;
@@ -123,6 +196,8 @@ mirror_poll_main(void *arg)
 	st = malloc(sizeof(*st));
 	sync_fetch_config(u, &fc);
 	fc.cancel = &m->stop;
+	/* so that the upstream can answer at once for a "run now" */
+	fc.downstream = m->name;
 	if (st == NULL || fetch_new(&fc, &f) < 0) {
 		log_error("cannot start the long-poll on '%s'", u->url);
 		free(st);
@@ -143,6 +218,8 @@ mirror_poll_main(void *arg)
 			backoff = 1;
 			continue;
 		}
+		/* a 200 is news, or the upstream's "run now" (which may
+		 * come with no serial moved): either way, a pass */
 		if (e == 0 && fr.status == 200 &&
 		    manifest_state_parse(doc.ptr, doc.len, st) == 0) {
 			backoff = 1;
@@ -152,11 +229,11 @@ mirror_poll_main(void *arg)
 				snprintf(why, sizeof(why), "upstream announced "
 				    "serial %llu",
 				    (unsigned long long)st->serial);
-				pthread_mutex_unlock(&m->lock);
-				mirror_request(m, why);
-				continue;
-			}
+			} else
+				snprintf(why, sizeof(why), "upstream asked "
+				    "for a sync now");
 			pthread_mutex_unlock(&m->lock);
+			mirror_request(m, why);
 			continue;
 		}
 		/* the upstream is down or does not long-poll: the schedule
@@ -204,6 +281,8 @@ mirror_start(const char *dir, struct mirror **ret_m)
 	    sizeof(serial)) == 0)
 		ts_parse_u64(serial, 0, MANIFEST_NUMBER_MAX, &s);
 	m->upstream_serial = s;
+	sync_downstream_name(&m->repo.conf, m->name);
+	mirror_given_load(m);
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->cond, NULL);
 	e = pthread_create(&m->sync_thread, NULL, mirror_sync_main, m);

@@ -9,6 +9,14 @@
  * upstream's Retry-After when longer); a request may bring the retry
  * forward, but never before the Retry-After has passed. The mirror serves
  * what it has meanwhile.
+ *
+ * As a downstream of its upstream (sync.h), it reports its inventory
+ * after each pass and runs on the schedule the upstream's answer sets
+ * for it, instead of [upstream] schedule and sync_at_startup, until an
+ * answer sets none (kept in the state database across restarts, meta
+ * "downstream_schedule"). Its long-poll carries X-Cascade-Downstream:
+ * NAME, and any 200 it gets (news, or the upstream's "run now") makes
+ * a pass.
  */
 #ifndef MIRROR_H
 #define MIRROR_H

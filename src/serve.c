@@ -16,6 +16,7 @@
 #include "log.h"
 #include "mirror.h"
 #include "notify.h"
+#include "report.h"
 #include "serve.h"
 #include "ts.h"
 #include "banned.h"
@@ -72,6 +73,9 @@ struct serve_wait {
 	int64_t			 deadline;	/* serve_now_ms() */
 	int			 agent;		/* sent X-Cascade-Agent */
 	int64_t			 wake;		/* 0, or when news is told */
+	/* sent X-Cascade-Downstream: a mirror below this one ("": not) */
+	char			 downstream[MANIFEST_NAME_MAX + 1];
+	int			 run;		/* resumed for a run now */
 	struct serve_wait	*prev, *next;
 };
 
@@ -86,10 +90,12 @@ struct serve {
 	pthread_mutex_t		 wlock;		/* the waiters and below */
 	struct serve_wait	*waiters;
 	size_t			 nwaiters;
+	size_t			 ndownstreams;	/* waiters of mirrors */
 	size_t			 maxwaiters;
 	int			 stopping;
 	int64_t			 window_ms;	/* [notify] window; main */
 	struct agents		*agents;
+	struct report		*report;
 	struct notify		*notify;	/* NULL: pushes are off */
 	uint64_t		 notified;	/* serial last pushed */
 };
@@ -839,20 +845,43 @@ serve_wait_release(void *token)
 	if (w->next != NULL)
 		w->next->prev = w->prev;
 	s->nwaiters--;
+	if (w->downstream[0] != '\0')
+		s->ndownstreams--;
 	if (w->hw != NULL)	/* ended while held: drop our reference */
 		http_resume(w->hw);
 	pthread_mutex_unlock(&s->wlock);
 	free(w);
 }
 
+/* A downstream's "run now" taken: 1 when there was one (the caller
+ * answers with the state document). */
+static int
+serve_run_taken(struct serve *s, const char *downstream)
+{
+	int	 e;
+
+	if (downstream[0] == '\0')
+		return 0;
+	e = report_run_take(s->report, downstream);
+	if (e < 0)
+		log_errno(e, "downstream '%s': cannot take its run request",
+		    downstream);
+	if (e == 1)
+		log_info("downstream '%s': run now, told on its long-poll",
+		    downstream);
+	return e == 1;
+}
+
 /* GET /v1/events?since=SERIAL&wait=SECONDS: the state document as soon
- * as the serial is greater than SERIAL, or 204 after SECONDS. */
+ * as the serial is greater than SERIAL, or 204 after SECONDS. A mirror
+ * that says who it is (X-Cascade-Downstream) also gets it at once when
+ * a run now is asked for it. */
 static void
 serve_events(struct serve *s, struct http_request *req,
     const struct serve_client *cl)
 {
 	struct serve_wait	*w;
-	const char		*q;
+	const char		*q, *ds;
 	uint64_t		 since, wait = SERVE_EVENTS_WAIT_DEFAULT;
 
 	q = http_query(req, "since");
@@ -869,7 +898,14 @@ serve_events(struct serve *s, struct http_request *req,
 	}
 	if (wait > SERVE_EVENTS_WAIT_MAX)
 		wait = SERVE_EVENTS_WAIT_MAX;
-	if (cl->snap->serial > since) {
+	ds = http_header(req, "X-Cascade-Downstream");
+	if (ds != NULL && !conf_valid_name(ds, 0)) {
+		http_reply_error(req, 400, "bad_request", "X-Cascade-Downstream "
+		    "must be a downstream name ([upstream] downstream_name)");
+		return;
+	}
+	if (cl->snap->serial > since ||
+	    (ds != NULL && serve_run_taken(s, ds))) {
 		http_reply_keep(req, 200, cl->snap->state.full);
 		return;
 	}
@@ -886,6 +922,8 @@ serve_events(struct serve *s, struct http_request *req,
 	w->since = since;
 	w->deadline = serve_now_ms() + (int64_t)wait * 1000;
 	w->agent = http_header(req, "X-Cascade-Agent") != NULL;
+	if (ds != NULL)
+		memcpy(w->downstream, ds, strlen(ds) + 1);
 	pthread_mutex_lock(&s->wlock);
 	if (!s->stopping && s->nwaiters < s->maxwaiters)
 		w->hw = http_suspend(req, w, serve_wait_release);
@@ -905,6 +943,8 @@ serve_events(struct serve *s, struct http_request *req,
 		s->waiters->prev = w;
 	s->waiters = w;
 	s->nwaiters++;
+	if (w->downstream[0] != '\0')
+		s->ndownstreams++;
 	pthread_mutex_unlock(&s->wlock);
 }
 
@@ -920,7 +960,8 @@ serve_events_resumed(struct serve *s, struct http_request *req,
 	stopping = s->stopping;
 	pthread_mutex_unlock(&s->wlock);
 	snap = serve_snapshot_get(s);
-	if (snap->serial > w->since)
+	if (snap->serial > w->since || (w->run &&
+	    serve_run_taken(s, w->downstream)))
 		http_reply_keep(req, 200, snap->state.full);
 	else if (stopping)
 		serve_reply_busy(req, "shutting_down",
@@ -930,22 +971,63 @@ serve_events_resumed(struct serve *s, struct http_request *req,
 	serve_snapshot_unref(s, snap);
 }
 
+/* 1 if name is in the sorted names. */
+static int
+serve_name_in(const char (*names)[MANIFEST_NAME_MAX + 1], size_t n,
+    const char *name)
+{
+	size_t	 lo = 0, hi = n, mid;
+	int	 c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = strcmp(name, names[mid]);
+		if (c == 0)
+			return 1;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return 0;
+}
+
 /* Main thread, every tick: wakes the waiters whose serial has passed or
- * whose time is up (all of them when stopping). Agents are told of news
- * each at a random moment within [notify] window, so that a fleet does
- * not download at once; downstream mirrors at once. */
+ * whose time is up (all of them when stopping), and the mirrors for
+ * which a run now is asked (the answer takes the request). Agents are
+ * told of news each at a random moment within [notify] window, so that a
+ * fleet does not download at once; downstream mirrors at once. */
 static void
 serve_events_tick(struct serve *s)
 {
 	struct serve_wait	*w;
+	char			(*runs)[MANIFEST_NAME_MAX + 1] = NULL;
 	uint64_t		 serial = s->snap->serial;	/* main owns */
 	int64_t			 now = serve_now_ms();
+	size_t			 nruns = 0, nds;
 	int			 news;
 
+	pthread_mutex_lock(&s->wlock);
+	nds = s->ndownstreams;
+	pthread_mutex_unlock(&s->wlock);
+	/* a small read, and only while mirrors wait (the table is the
+	 * truth: `cascade downstreams run` may write it from another
+	 * process, another server may share it) */
+	if (nds > 0 && db_downstreams_running(s->repo->db, &runs,
+	    &nruns) < 0)
+		nruns = 0;
 	pthread_mutex_lock(&s->wlock);
 	for (w = s->waiters; w != NULL; w = w->next) {
 		if (w->hw == NULL)
 			continue;	/* resumed, answering */
+		if (nruns > 0 && w->downstream[0] != '\0' &&
+		    serve_name_in((const char (*)[MANIFEST_NAME_MAX + 1])runs,
+		    nruns, w->downstream)) {
+			w->run = 1;
+			http_resume(w->hw);
+			w->hw = NULL;
+			continue;
+		}
 		news = serial > w->since;
 		if (news && w->agent && s->window_ms > 0) {
 			if (w->wake == 0)
@@ -962,6 +1044,7 @@ serve_events_tick(struct serve *s)
 		}
 	}
 	pthread_mutex_unlock(&s->wlock);
+	free(runs);
 }
 
 /* How long a stopping server lets the held long-polls get their 503. */
@@ -1032,6 +1115,29 @@ serve_handle_licensed(struct serve *s, struct http_request *req,
 	http_reply_error(req, 404, "not_found", "no such resource");
 }
 
+/* PUT /v1/downstreams/{name}/inventory: a mirror below this one reports
+ * what it holds; a license when there are licenses, as for what it
+ * syncs. */
+static void
+serve_inventory(struct serve *s, struct http_request *req, const char *name)
+{
+	struct serve_client	 cl;
+
+	if (strcmp(http_method(req), "PUT") != 0) {
+		report_inventory_handle(s->report, req, name, "");	/* 405 */
+		return;
+	}
+	if (serve_client_get(s, req, &cl) < 0)
+		return;			/* 401 */
+	if (cl.licensed && http_header(req, "X-Cascade-Agent") != NULL)
+		http_reply_error(req, 403, "forbidden", "a downstream server "
+		    "reports with a license, not with agent credentials");
+	else
+		report_inventory_handle(s->report, req, name,
+		    cl.licensed ? cl.edition : "");
+	serve_client_put(s, &cl);
+}
+
 static void
 serve_handle(void *ctx, struct http_request *req)
 {
@@ -1049,6 +1155,12 @@ serve_handle(void *ctx, struct http_request *req)
 		return;
 	}
 	n = serve_split(http_path(req), seg);
+	if (n == 4 && strcmp(seg[0], "v1") == 0 &&
+	    strcmp(seg[1], "downstreams") == 0 &&
+	    strcmp(seg[3], "inventory") == 0) {
+		serve_inventory(s, req, seg[2]);
+		return;
+	}
 	if (n >= 2 && strcmp(seg[0], "v1") == 0 &&
 	    strcmp(seg[1], "agents") == 0) {
 		/* the agents check their own tokens */
@@ -1243,6 +1355,14 @@ serve_run(struct repo *r, const struct serve_options *o)
 		serve_licenses_unref(&s, s.lic);
 		return 1;
 	}
+	e = report_open(r->dir, &r->conf, &s.report);
+	if (e < 0) {
+		log_errno(e, "cannot open the downstreams' state");
+		agents_close(s.agents);
+		serve_snapshot_unref(&s, s.snap);
+		serve_licenses_unref(&s, s.lic);
+		return 1;
+	}
 	e = notify_start(r->dir, &r->conf, &s.notify);
 	if (e < 0)
 		log_errno(e, "cannot start the notifications: agents that "
@@ -1251,6 +1371,7 @@ serve_run(struct repo *r, const struct serve_options *o)
 	if (e < 0) {
 		log_error("%s", err);
 		notify_stop(s.notify);
+		report_close(s.report);
 		agents_close(s.agents);
 		serve_snapshot_unref(&s, s.snap);
 		serve_licenses_unref(&s, s.lic);
@@ -1275,6 +1396,7 @@ serve_run(struct repo *r, const struct serve_options *o)
 			if (mirror_start(r->dir, &mirror) < 0)
 				mirror = NULL;
 			agents_set_conf(s.agents, &r->conf);
+			report_set_conf(s.report, &r->conf);
 			if (s.notify != NULL)
 				notify_set_conf(s.notify, &r->conf);
 			s.window_ms = r->conf.notify_window * 1000;
@@ -1300,6 +1422,7 @@ serve_run(struct repo *r, const struct serve_options *o)
 	mirror_stop(mirror);
 	notify_stop(s.notify);
 	http_server_stop(hs);
+	report_close(s.report);
 	agents_close(s.agents);
 	/* every request has ended: each waiter was released */
 	serve_snapshot_unref(&s, s.snap);
