@@ -175,7 +175,8 @@ int	 report_summary(struct report *rep, struct report_counts *ret);
 
 /*
  * `cascade report files -d DIR [--json] [--downstream NAME]` and
- * `cascade downstreams -d DIR [--json] [run NAME | remove NAME]`: argv[0]
+ * `cascade downstreams -d DIR [--json] [run NAME | remove NAME |
+ * schedule NAME SCHEDULE [--at-startup] | schedule NAME none]`: argv[0]
  * is "report" or "downstreams" (main passes its argv from the command
  * on). --json prints what the admin API answers. The exit status: 0, 1
  * (failure), 2 (usage).

@@ -16,7 +16,13 @@
  * /v1/events holds a request without a thread (http_suspend) until the
  * serial passes the client's or `wait` seconds pass; the main thread
  * wakes them every tick. At most 3/4 of connection_limit are held at
- * once (more get 503 with Retry-After).
+ * once (more get 503 with Retry-After). A downstream mirror's long-poll
+ * (X-Cascade-Downstream: NAME) is also answered, with the state document,
+ * when a "run now" is asked for it (report.h): at once, or within a tick
+ * while held.
+ *
+ * PUT /v1/downstreams/{name}/inventory is checked like the content (a
+ * license when there are licenses) and handled by report.h.
  */
 #ifndef SERVE_H
 #define SERVE_H
