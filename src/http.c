@@ -25,9 +25,20 @@ struct http_server {
 	http_handler		 handler;
 	void			*ctx;
 	size_t			 body_max;
+	void			(*observe)(void *ctx,
+				    const struct http_request *req,
+				    unsigned status, uint64_t bytes);
 	pthread_mutex_t		 wlock;		/* the waiters and below */
 	struct http_waiter	*suspended;	/* not resumed yet */
 	int			 stopping;
+};
+
+/* A response and the size of its body, which libmicrohttpd does not
+ * tell (for http_config.observe). Every constructor goes through
+ * http_response_wrap. */
+struct http_response {
+	struct MHD_Response	*mhd;
+	uint64_t		 size;
 };
 
 /*
@@ -390,6 +401,7 @@ http_server_start(const struct http_config *c, http_handler h, void *ctx,
 	s->handler = h;
 	s->ctx = ctx;
 	s->body_max = c->body_max;
+	s->observe = c->observe;
 	pthread_mutex_init(&s->wlock, NULL);
 	flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
 	    MHD_ALLOW_SUSPEND_RESUME;
@@ -539,11 +551,29 @@ http_query(const struct http_request *req, const char *name)
 	    name);
 }
 
+/* Takes m over (also when it fails: NULL when out of memory). */
+static struct http_response *
+http_response_wrap(struct MHD_Response *m, uint64_t size)
+{
+	struct http_response	*r;
+
+	if (m == NULL)
+		return NULL;
+	r = malloc(sizeof(*r));
+	if (r == NULL) {
+		MHD_destroy_response(m);
+		return NULL;
+	}
+	r->mhd = m;
+	r->size = size;
+	return r;
+}
+
 struct http_response *
 http_response_copy(const void *p, size_t n)
 {
-	return (struct http_response *)MHD_create_response_from_buffer(n,
-	    (void *)(uintptr_t)p, MHD_RESPMEM_MUST_COPY);
+	return http_response_wrap(MHD_create_response_from_buffer(n,
+	    (void *)(uintptr_t)p, MHD_RESPMEM_MUST_COPY), n);
 }
 
 struct http_response *
@@ -554,7 +584,7 @@ http_response_fd(int fd, uint64_t off, uint64_t n)
 	r = MHD_create_response_from_fd_at_offset64(n, fd, off);
 	if (r == NULL)
 		close(fd);
-	return (struct http_response *)r;
+	return http_response_wrap(r, n);
 }
 
 /* Never called: a 304 carries no body. */
@@ -574,23 +604,25 @@ http_response_not_modified(uint64_t full_length)
 	/* libmicrohttpd sends the response's size as Content-Length even on
 	 * a 304, where "0" would claim the resource is empty: give it the
 	 * size of the 200 answer, which RFC 9110 section 8.6 allows */
-	return (struct http_response *)MHD_create_response_from_callback(
-	    full_length, 4096, http_no_body, NULL, NULL);
+	return http_response_wrap(MHD_create_response_from_callback(
+	    full_length, 4096, http_no_body, NULL, NULL), 0);
 }
 
 int
 http_response_header(struct http_response *r, const char *name,
     const char *value)
 {
-	return MHD_add_response_header((struct MHD_Response *)r, name,
-	    value) == MHD_YES ? 0 : -ENOMEM;
+	return MHD_add_response_header(r->mhd, name, value) == MHD_YES ?
+	    0 : -ENOMEM;
 }
 
 void
 http_response_free(struct http_response *r)
 {
-	if (r != NULL)
-		MHD_destroy_response((struct MHD_Response *)r);
+	if (r == NULL)
+		return;
+	MHD_destroy_response(r->mhd);
+	free(r);
 }
 
 void
@@ -598,11 +630,15 @@ http_reply_keep(struct http_request *req, unsigned status,
     struct http_response *r)
 {
 	req->replied = 1;
+	if (req->s->observe != NULL)
+		req->s->observe(req->s->ctx, req, r == NULL ? 500 : status,
+		    r == NULL || status == 204 || status == 304 ||
+		    http_is_head(req) ? 0 : r->size);
 	if (r == NULL) {
 		/* out of memory: MHD answers with an internal error */
 		return;
 	}
-	MHD_queue_response(req->c, status, (struct MHD_Response *)r);
+	MHD_queue_response(req->c, status, r->mhd);
 }
 
 void

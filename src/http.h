@@ -36,6 +36,13 @@ struct http_config {
 	 * before the handler is called; a larger one gets 413 and
 	 * Connection: close. 0: no request takes a body. */
 	size_t		 body_max;
+	/* When not NULL, called with the handler's ctx once for each
+	 * answer queued by an http_reply function (this module's own
+	 * refusals, such as 413, too), on the replying thread: the status
+	 * and the bytes of the body (0 for HEAD, 204 and 304). It must be
+	 * quick and take no lock that a handler holds while replying. */
+	void		(*observe)(void *ctx, const struct http_request *req,
+			    unsigned status, uint64_t bytes);
 };
 
 /* Called on a pool thread for each request; must call one of the

@@ -14,6 +14,7 @@
 #include "http.h"
 #include "license.h"
 #include "log.h"
+#include "metrics.h"
 #include "mirror.h"
 #include "notify.h"
 #include "report.h"
@@ -98,6 +99,8 @@ struct serve {
 	struct report		*report;
 	struct notify		*notify;	/* NULL: pushes are off */
 	uint64_t		 notified;	/* serial last pushed */
+	struct metrics		*metrics;
+	struct metrics_collector *collector;	/* NULL: values not shown */
 };
 
 static void
@@ -847,6 +850,7 @@ serve_wait_release(void *token)
 	s->nwaiters--;
 	if (w->downstream[0] != '\0')
 		s->ndownstreams--;
+	metrics_longpoll(s->metrics, -1);
 	if (w->hw != NULL)	/* ended while held: drop our reference */
 		http_resume(w->hw);
 	pthread_mutex_unlock(&s->wlock);
@@ -945,6 +949,7 @@ serve_events(struct serve *s, struct http_request *req,
 	s->nwaiters++;
 	if (w->downstream[0] != '\0')
 		s->ndownstreams++;
+	metrics_longpoll(s->metrics, 1);
 	pthread_mutex_unlock(&s->wlock);
 }
 
@@ -1138,6 +1143,54 @@ serve_inventory(struct serve *s, struct http_request *req, const char *name)
 	serve_client_put(s, &cl);
 }
 
+/* http: every answer, counted by endpoint and status. */
+static void
+serve_observe(void *ctx, const struct http_request *req, unsigned status,
+    uint64_t bytes)
+{
+	struct serve	*s = ctx;
+
+	metrics_count(s->metrics, metrics_endpoint(http_path(req)), status,
+	    bytes);
+}
+
+/* GET /metrics: the counters, and the values the collector keeps. */
+static void
+serve_metrics(struct serve *s, struct http_request *req)
+{
+	struct metrics_values	*v;
+	struct http_response	*r = NULL;
+	struct buf		 text;
+	int			 e = -ENOMEM;
+
+	buf_init(&text, METRICS_TEXT_MAX);
+	v = calloc(1, sizeof(*v));
+	if (v != NULL) {
+		metrics_collector_get(s->collector, v);
+		if (s->notify != NULL) {
+			notify_counts(s->notify, &v->notify_sent,
+			    &v->notify_failed, &v->notify_given_up);
+			v->have_notify = 1;
+		}
+		e = metrics_render(s->metrics, v, &text);
+	}
+	if (e == 0)
+		r = http_response_copy(text.ptr, text.len);
+	if (r != NULL && (http_response_header(r, "Content-Type",
+	    "text/plain; version=0.0.4; charset=utf-8") < 0 ||
+	    http_response_header(r, "Cache-Control", "no-store") < 0)) {
+		http_response_free(r);
+		r = NULL;
+	}
+	if (r != NULL)
+		http_reply(req, 200, r);
+	else
+		http_reply_error(req, 500, "internal", e == -E2BIG ?
+		    "the metrics are over their size limit" : "out of memory");
+	buf_release(&text);
+	free(v);
+}
+
 static void
 serve_handle(void *ctx, struct http_request *req)
 {
@@ -1172,6 +1225,10 @@ serve_handle(void *ctx, struct http_request *req)
 	if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0) {
 		http_reply_error(req, 405, "method_not_allowed",
 		    "only GET and HEAD are served here");
+		return;
+	}
+	if (strcmp(http_path(req), "/metrics") == 0) {
+		serve_metrics(s, req);	/* open to all, as /v1/state */
 		return;
 	}
 	if (n < 2 || strcmp(seg[0], "v1") != 0) {
@@ -1346,6 +1403,7 @@ serve_run(struct repo *r, const struct serve_options *o)
 	hc.connection_limit = r->conf.connection_limit;
 	hc.connection_timeout = r->conf.connection_timeout;
 	hc.body_max = MANIFEST_DOC_MAX;
+	hc.observe = serve_observe;
 	s.window_ms = r->conf.notify_window * 1000;
 	s.notified = s.snap->serial;
 	e = agents_open(r->dir, &r->conf, &s.agents);
@@ -1363,6 +1421,19 @@ serve_run(struct repo *r, const struct serve_options *o)
 		serve_licenses_unref(&s, s.lic);
 		return 1;
 	}
+	s.metrics = metrics_new();
+	if (s.metrics == NULL) {
+		log_errno(-ENOMEM, "cannot start the metrics");
+		report_close(s.report);
+		agents_close(s.agents);
+		serve_snapshot_unref(&s, s.snap);
+		serve_licenses_unref(&s, s.lic);
+		return 1;
+	}
+	e = metrics_collector_start(r->dir, &r->conf, &s.collector);
+	if (e < 0)
+		log_errno(e, "cannot start the metrics collector: /metrics "
+		    "shows the request counters only");
 	e = notify_start(r->dir, &r->conf, &s.notify);
 	if (e < 0)
 		log_errno(e, "cannot start the notifications: agents that "
@@ -1370,6 +1441,8 @@ serve_run(struct repo *r, const struct serve_options *o)
 	e = http_server_start(&hc, serve_handle, &s, &hs, err, sizeof(err));
 	if (e < 0) {
 		log_error("%s", err);
+		metrics_collector_stop(s.collector);
+		metrics_free(s.metrics);
 		notify_stop(s.notify);
 		report_close(s.report);
 		agents_close(s.agents);
@@ -1397,6 +1470,7 @@ serve_run(struct repo *r, const struct serve_options *o)
 				mirror = NULL;
 			agents_set_conf(s.agents, &r->conf);
 			report_set_conf(s.report, &r->conf);
+			metrics_collector_set_conf(s.collector, &r->conf);
 			if (s.notify != NULL)
 				notify_set_conf(s.notify, &r->conf);
 			s.window_ms = r->conf.notify_window * 1000;
@@ -1423,6 +1497,8 @@ serve_run(struct repo *r, const struct serve_options *o)
 	notify_stop(s.notify);
 	http_server_stop(hs);
 	report_close(s.report);
+	metrics_collector_stop(s.collector);
+	metrics_free(s.metrics);
 	agents_close(s.agents);
 	/* every request has ended: each waiter was released */
 	serve_snapshot_unref(&s, s.snap);

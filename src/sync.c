@@ -11,6 +11,7 @@
 #include "delta.h"
 #include "fetch.h"
 #include "log.h"
+#include "metrics.h"
 #include "sync.h"
 #include "ts.h"
 #include "banned.h"
@@ -123,6 +124,16 @@ sync_trusted(struct repo *r, const struct buf *text, const struct buf *sig,
 	return result;
 }
 
+static double
+sync_seconds(const struct timespec *t0)
+{
+	struct timespec	 t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
 static int
 sync_get(struct fetch *f, const char *path, struct buf *out,
     struct sync_result *res, const char *what)
@@ -150,6 +161,7 @@ sync_by_delta(struct repo *r, struct fetch *f, const char *channel,
 {
 	struct db_version	*held = NULL;
 	struct fetch_job	 job;
+	struct timespec		 t0;
 	size_t			 nheld = 0, i;
 	char			 path[FS_PATH_MAX];
 	int			 old = -1, dfd = -1, out = -1, e, done = 0;
@@ -169,6 +181,7 @@ sync_by_delta(struct repo *r, struct fetch *f, const char *channel,
 		job.path = path;
 		job.fd = dfd;
 		job.max_size = c->size;	/* never more than the object */
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		fetch_files(f, &job, 1, 1);
 		if (job.rc == 0 && lseek(dfd, 0, SEEK_SET) == 0 &&
 		    (old = store_open_object(&r->store, held[i].sha256)) >= 0 &&
@@ -190,13 +203,15 @@ sync_by_delta(struct repo *r, struct fetch *f, const char *channel,
 			}
 			if (done == 0)
 				done = 1;
-			res->bytes_delta += job.res.bytes;
 			res->objects_delta++;
 		} else if (job.rc == 0)
 			log_warn("channel '%s': delta of '%s' from version "
 			    "%llu did not give the signed bytes; fetching it "
 			    "whole", channel, c->name,
 			    (unsigned long long)held[i].version);
+		/* on the wire, whether the delta served or not */
+		res->bytes_delta += job.res.bytes;
+		res->seconds_delta += sync_seconds(&t0);
 		if (old >= 0)
 			close(old);
 		if (out >= 0)
@@ -230,6 +245,7 @@ sync_fetch_whole(struct repo *r, struct fetch *f, struct sync_item *items,
     size_t n, struct sync_result *res)
 {
 	struct fetch_job	*jobs;
+	struct timespec		 t0;
 	char			(*paths)[96];
 	size_t			 nj = 0, i, j;
 	int			 e = 0, failed = 0;
@@ -264,8 +280,11 @@ sync_fetch_whole(struct repo *r, struct fetch *f, struct sync_item *items,
 		jobs[nj].max_size = items[i].c->size;
 		nj++;
 	}
-	if (e == 0 && nj > 0)
+	if (e == 0 && nj > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		fetch_files(f, jobs, nj, SYNC_PARALLEL);
+		res->seconds_full += sync_seconds(&t0);
+	}
 	/* every download is looked at, even after one failed: a corrupt
 	 * one left behind whole would be "resumed" by the next pass (416)
 	 * and fail it again; a good one is kept in the store */
@@ -546,6 +565,110 @@ out:
 	return e;
 }
 
+/*
+ * Records the upstream's channels as this pass saw them (st; NULL when
+ * the upstream said nothing moved: the last view stands) for the
+ * metrics: each channel's upstream serial, and now as its last success
+ * when the mirror holds that serial.
+ */
+static void
+sync_record_channels(struct repo *r, const struct manifest_state *st)
+{
+	struct metrics_channel	*old, *ch;
+	struct buf		 text;
+	char			*raw;
+	uint64_t		 held;
+	size_t			 nold = 0, n = 0, i, j;
+	int			 e;
+
+	old = calloc(2 * METRICS_CHANNELS_MAX, sizeof(*old));
+	raw = malloc(METRICS_META_MAX);
+	if (old == NULL || raw == NULL) {
+		free(old);
+		free(raw);
+		return;
+	}
+	ch = old + METRICS_CHANNELS_MAX;
+	if (db_meta_get(r->db, METRICS_META_UPSTREAM, raw,
+	    METRICS_META_MAX) == 0 && metrics_channels_parse(raw, old,
+	    METRICS_CHANNELS_MAX, &nold) < 0)
+		nold = 0;
+	free(raw);
+	if (st == NULL) {
+		memcpy(ch, old, nold * sizeof(*ch));
+		n = nold;
+	}
+	for (i = 0; st != NULL && i < st->nch && n < METRICS_CHANNELS_MAX;
+	    i++) {
+		if (!conf_upstream_takes(&r->conf, st->ch[i].name) ||
+		    strcmp(st->ch[i].name, r->conf.channel) == 0)
+			continue;
+		snprintf(ch[n].name, sizeof(ch[n].name), "%s",
+		    st->ch[i].name);
+		ch[n].serial = st->ch[i].serial;
+		for (j = 0; j < nold; j++)
+			if (strcmp(old[j].name, ch[n].name) == 0)
+				ch[n].last_success = old[j].last_success;
+		n++;
+	}
+	for (i = 0; i < n; i++)
+		if (repo_channel_serial(r, ch[i].name, &held) == 0 &&
+		    held >= ch[i].serial)
+			ch[i].last_success = (int64_t)time(NULL);
+	buf_init(&text, METRICS_META_MAX);
+	e = buf_append(&text, "", 0);	/* "" for no channel */
+	if (e == 0)
+		e = metrics_channels_format(ch, n, &text);
+	if (e == 0)
+		e = db_meta_set(r->db, METRICS_META_UPSTREAM, text.ptr);
+	if (e < 0)
+		log_errno(e, "cannot record the upstream's channels");
+	buf_release(&text);
+	free(old);
+}
+
+/* Adds the pass's durations and bytes by path to the metrics records. */
+static void
+sync_record_pass(struct repo *r, const struct sync_result *res, int ok)
+{
+	static const char *keys[METRICS_PATH_COUNT] = {
+		[METRICS_PATH_DELTA] = METRICS_META_SYNC_DELTA,
+		[METRICS_PATH_WHOLE] = METRICS_META_SYNC_WHOLE,
+	};
+	struct metrics_sync	 s;
+	char			 text[512];
+	uint64_t		 passes[2] = { 0, 0 };
+	double			 secs;
+	size_t			 p;
+	int			 e = 0;
+
+	for (p = 0; e == 0 && p < METRICS_PATH_COUNT; p++) {
+		if (db_meta_get(r->db, keys[p], text, sizeof(text)) < 0 ||
+		    metrics_sync_parse(text, &s) < 0)
+			memset(&s, 0, sizeof(s));
+		secs = p == METRICS_PATH_DELTA ? res->seconds_delta :
+		    res->seconds_full;
+		/* a path that fetched nothing is no observation */
+		metrics_sync_observe(&s, secs > 0 ? secs : -1,
+		    p == METRICS_PATH_DELTA ? res->bytes_delta :
+		    res->bytes_full);
+		e = metrics_sync_format(&s, text, sizeof(text));
+		if (e == 0)
+			e = db_meta_set(r->db, keys[p], text);
+	}
+	if (e == 0 && db_meta_get(r->db, METRICS_META_SYNC_PASSES, text,
+	    sizeof(text)) == 0 && metrics_passes_parse(text, &passes[0],
+	    &passes[1]) < 0)
+		passes[0] = passes[1] = 0;
+	passes[ok ? 0 : 1]++;
+	snprintf(text, sizeof(text), "%llu %llu",
+	    (unsigned long long)passes[0], (unsigned long long)passes[1]);
+	if (e == 0)
+		e = db_meta_set(r->db, METRICS_META_SYNC_PASSES, text);
+	if (e < 0)
+		log_errno(e, "cannot record the sync pass for the metrics");
+}
+
 /* One pass; st gets the upstream's state document when one came (else
  * its nch is 0: the state had not moved). */
 static int
@@ -557,7 +680,7 @@ sync_pass(struct repo *r, struct fetch *f, struct manifest_state *st,
 	char			 etag[FETCH_ETAG_MAX] = "", num[32];
 	uint64_t		 held;
 	size_t			 i;
-	int			 e, failed = 0;
+	int			 e, failed = 0, seen = 0;
 
 	memset(st, 0, sizeof(*st));
 	buf_init(&doc, SYNC_STATE_MAX);
@@ -568,8 +691,10 @@ sync_pass(struct repo *r, struct fetch *f, struct manifest_state *st,
 		e = sync_fetch_error(e, &fr, res, "the upstream state");
 		goto out;
 	}
-	if (fr.status == 304)
+	if (fr.status == 304) {
+		seen = 2;
 		goto out;		/* nothing moved */
+	}
 	if (fr.status != 200) {
 		e = sync_status(&fr, res, "the upstream state");
 		goto out;
@@ -581,6 +706,7 @@ sync_pass(struct repo *r, struct fetch *f, struct manifest_state *st,
 		goto out;
 	}
 	res->upstream_serial = st->serial;
+	seen = 1;
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)st->serial);
 	db_meta_set(r->db, "upstream_serial", num);
 	for (i = 0; i < st->nch; i++) {
@@ -621,6 +747,8 @@ sync_pass(struct repo *r, struct fetch *f, struct manifest_state *st,
 	if (!failed && fr.etag[0] != '\0')
 		db_meta_set(r->db, "upstream_etag", fr.etag);
 out:
+	if (seen)
+		sync_record_channels(r, seen == 1 ? st : NULL);
 	buf_release(&doc);
 	return e;
 }
@@ -834,6 +962,7 @@ sync_run(struct repo *r, const char *why, struct sync_result *res)
 	secs = (double)(t1.tv_sec - t0.tv_sec) +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	db_meta_set(r->db, "sync_running", "0");
+	sync_record_pass(r, res, e == 0);
 	if (e == 0) {
 		snprintf(num, sizeof(num), "%lld", (long long)time(NULL));
 		db_meta_set(r->db, "last_sync_ok", num);

@@ -34,6 +34,8 @@ struct sync_result {
 	uint64_t	 upstream_serial;
 	uint64_t	 bytes_full;	/* on the wire */
 	uint64_t	 bytes_delta;
+	double		 seconds_full;	/* fetching whole objects */
+	double		 seconds_delta;	/* fetching and applying deltas */
 	unsigned	 objects_full;
 	unsigned	 objects_delta;
 	unsigned	 channels_updated;
@@ -66,7 +68,9 @@ void	 sync_fetch_config(const struct conf_upstream *u,
  * or 503: retry after res->retry_after), -EHOSTUNREACH, -ECONNREFUSED,
  * -ETIMEDOUT (upstream down or slow), -EPROTO (an unexpected answer),
  * -EINVAL (no upstream configured), or another -errno; res->reason says
- * why in words. Logs and records events itself.
+ * why in words. Logs and records events itself, and the pass's
+ * durations, bytes and view of the upstream's channels for the metrics
+ * (metrics.h, METRICS_META_*).
  */
 int	 sync_run(struct repo *r, const char *why, struct sync_result *res);
 
