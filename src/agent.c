@@ -2824,6 +2824,19 @@ agent_poll_main(void *arg)
 				continue;
 			}
 			pthread_mutex_unlock(&a->lock);
+			/* no newer serial: the server asks for a sync all
+			 * the same (an administrator's "notify"); then a
+			 * pause, so that a server that always answers so
+			 * is no tight loop */
+			agent_note(a, AGENT_INFO, "asked to sync by '%s'",
+			    a->conf.servers[srv]);
+			agent_notify(a);
+			until = time(NULL) + AGENT_RETRY_MIN;
+			pthread_mutex_lock(&a->lock);
+			while (!a->poll_stop && time(NULL) < until)
+				agent_wait_locked(a, until);
+			pthread_mutex_unlock(&a->lock);
+			continue;
 		}
 		/* down, refusing, or answering what it should not: wait, and
 		 * try the next server; never a tight loop */

@@ -20,6 +20,7 @@
 #include "crypto.h"
 #include "fs.h"
 #include "log.h"
+#include "remote.h"
 #include "repo.h"
 #include "sig.h"
 #include "ts.h"
@@ -29,9 +30,14 @@
 #define AGENTS_DETAIL_MAX	256
 
 struct agents {
-	pthread_mutex_t	 lock;		/* db and conf */
+	pthread_mutex_t	 lock;		/* db, conf and below */
 	struct db	*db;
 	struct conf	*conf;		/* a copy */
+	/* agents asked to sync (agents_sync_request), sorted */
+	char		(*asked)[DB_AGENT_ID_MAX + 1];
+	size_t		 nasked;
+	size_t		 capasked;
+	uint64_t	 asked_gen;
 };
 
 /* What an endpoint answers: a JSON body (status 2xx) or an error. */
@@ -127,6 +133,7 @@ agents_close(struct agents *a)
 	pthread_mutex_destroy(&a->lock);
 	db_close(a->db);
 	free(a->conf);
+	free(a->asked);
 	free(a);
 }
 
@@ -544,6 +551,122 @@ agents_group_policy(const struct conf *c, const char *group,
 		conf_policy_defaults(ret);
 }
 
+/* ---- requests to sync ------------------------------------------------- */
+
+/* The slot of id in the sorted set, and whether it is there. Under
+ * lock. */
+static size_t
+agents_asked_find(const struct agents *a, const char *id, int *ret_found)
+{
+	size_t	 lo = 0, hi = a->nasked, mid;
+	int	 c;
+
+	*ret_found = 0;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = strcmp(a->asked[mid], id);
+		if (c == 0) {
+			*ret_found = 1;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Under lock. */
+static void
+agents_asked_remove(struct agents *a, const char *id)
+{
+	size_t	 i;
+	int	 found;
+
+	if (a->nasked == 0)
+		return;
+	i = agents_asked_find(a, id, &found);
+	if (!found)
+		return;
+	memmove(&a->asked[i], &a->asked[i + 1],
+	    (a->nasked - i - 1) * sizeof(a->asked[0]));
+	a->nasked--;
+}
+
+int
+agents_sync_request(struct agents *a, const char *id)
+{
+	char	(*na)[DB_AGENT_ID_MAX + 1];
+	size_t	 i, cap;
+	int	 found, e = 0;
+
+	if (!agents_valid_id(id))
+		return -EINVAL;
+	pthread_mutex_lock(&a->lock);
+	i = agents_asked_find(a, id, &found);
+	if (!found && a->nasked == AGENTS_ASKED_MAX)
+		e = -E2BIG;
+	else if (!found && a->nasked == a->capasked) {
+		cap = a->capasked == 0 ? 16 : 2 * a->capasked;
+		na = realloc(a->asked, cap * sizeof(*na));
+		if (na == NULL)
+			e = -ENOMEM;
+		else {
+			a->asked = na;
+			a->capasked = cap;
+		}
+	}
+	if (e == 0 && !found) {
+		memmove(&a->asked[i + 1], &a->asked[i],
+		    (a->nasked - i) * sizeof(a->asked[0]));
+		memcpy(a->asked[i], id, DB_AGENT_ID_MAX + 1);
+		a->nasked++;
+	}
+	if (e == 0)
+		a->asked_gen++;
+	pthread_mutex_unlock(&a->lock);
+	return e;
+}
+
+uint64_t
+agents_sync_generation(struct agents *a)
+{
+	uint64_t	 g;
+
+	pthread_mutex_lock(&a->lock);
+	g = a->asked_gen;
+	pthread_mutex_unlock(&a->lock);
+	return g;
+}
+
+int
+agents_sync_take(struct agents *a, const char *id, const char *authorization)
+{
+	struct agents_answer	 ans;
+	struct db_agent		 ag;
+	int			 found = 0;
+
+	if (id == NULL || authorization == NULL)
+		return 0;
+	pthread_mutex_lock(&a->lock);
+	if (a->nasked > 0)
+		agents_asked_find(a, id, &found);
+	/* only the agent itself may take its request */
+	if (found) {
+		agents_answer_init(&ans);
+		found = agents_auth(a, id, NULL, authorization, &ag,
+		    &ans) == 0;
+		if (found) {
+			db_agents_free(&ag, 1);
+			agents_asked_remove(a, id);
+		}
+		agents_answer_release(&ans);
+	}
+	pthread_mutex_unlock(&a->lock);
+	return found;
+}
+
 static int
 agents_policy(struct agents *a, const char *id, const char *header_id,
     const char *authorization, time_t now, struct agents_answer *ans)
@@ -559,6 +682,9 @@ agents_policy(struct agents *a, const char *id, const char *header_id,
 	e = agents_auth(a, id, header_id, authorization, &ag, ans);
 	if (e == 0) {
 		agents_group_policy(a->conf, ag.group, pol);
+		/* an agent reads its policy as it syncs: a request for a
+		 * sync is met */
+		agents_asked_remove(a, ag.id);
 		e = db_agent_seen(a->db, ag.id, (int64_t)now);
 		if (e < 0 && e != -ENOENT)
 			log_errno(e, "agents: cannot record that agent %s "
@@ -1093,11 +1219,14 @@ agents_state(const struct agents_ref *ref, const struct conf *c,
 static int
 agents_usage(void)
 {
-	fputs("usage: cascade agents [-d DIR] [--json]\n"
+	fputs("usage: cascade agents [-d DIR] [--json] [--state S] [--group G]\n"
 	    "       cascade agents [-d DIR] license ID\n"
 	    "       cascade agents [-d DIR] unlicense ID\n"
 	    "       cascade agents [-d DIR] group ID NAME\n"
-	    "       cascade agents [-d DIR] remove ID\n", stderr);
+	    "       cascade agents [-d DIR] remove ID\n"
+	    "       cascade agents [-d DIR] notify ID   (a running server)\n"
+	    "Instead of -d DIR: --server URL --token FILE, a running "
+	    "server's admin API.\n", stderr);
 	return 2;
 }
 
@@ -1138,9 +1267,10 @@ agents_trim(const char *s)
 	return n > INT32_MAX ? 0 : (int)n;
 }
 
+/* One agent as a JSON object (no newline). */
 static int
-agents_json_one(struct buf *b, const struct db_agent *ag,
-    enum agents_state s, const char *why, int first)
+agents_json_object(struct buf *b, const struct db_agent *ag,
+    enum agents_state s, const char *why)
 {
 	struct manifest_agent_status	*st;
 	char				 t[TS_LEN + 1];
@@ -1152,7 +1282,7 @@ agents_json_one(struct buf *b, const struct db_agent *ag,
 		free(st);
 	}
 
-	e = buf_printf(b, "%s\n  {\"id\": ", first ? "" : ",");
+	e = buf_puts(b, "{\"id\": ");
 	if (e == 0)
 		e = buf_json_str(b, ag->id);
 	if (e == 0)
@@ -1199,18 +1329,242 @@ agents_json_one(struct buf *b, const struct db_agent *ag,
 	return e;
 }
 
+/* 1 if the filters let the agent through. */
 static int
-agents_list(struct repo *r, int json)
+agents_filter(const struct db_agent *ag, enum agents_state s,
+    const char *state, const char *group)
+{
+	return (state == NULL || strcmp(state, agents_state_name(s)) == 0) &&
+	    (group == NULL || strcmp(group, ag->group) == 0);
+}
+
+int
+agents_valid_state(const char *s)
+{
+	int	 i;
+
+	for (i = AGENTS_PENDING; i <= AGENTS_OFFLINE; i++)
+		if (strcmp(s, agents_state_name((enum agents_state)i)) == 0)
+			return 1;
+	return 0;
+}
+
+int
+agents_json(struct db *db, const char *dir, const struct conf *c,
+    const char *state, const char *group, struct buf *out)
 {
 	struct agents_ref	*ref = NULL;
 	struct db_agent		*ag = NULL;
-	struct buf		 b;
 	enum agents_state	 s;
-	char			 why[512], age[32];
+	char			 why[512];
+	size_t			 n = 0, i, shown = 0;
+	time_t			 now = time(NULL);
+	int			 e;
+
+	e = db_agents(db, &ag, &n);
+	if (e == 0)
+		e = agents_ref_load(db, dir, &ref);
+	if (e == 0)
+		e = buf_puts(out, "[");
+	for (i = 0; e == 0 && i < n; i++) {
+		s = agents_state(ref, c, &ag[i], now, why, sizeof(why));
+		if (!agents_filter(&ag[i], s, state, group))
+			continue;
+		e = buf_puts(out, shown > 0 ? ",\n  " : "\n  ");
+		if (e == 0)
+			e = agents_json_object(out, &ag[i], s, why);
+		shown++;
+	}
+	if (e == 0)
+		e = buf_puts(out, shown > 0 ? "\n]\n" : "]\n");
+	agents_ref_free(ref);
+	db_agents_free(ag, n);
+	free(ag);
+	return e;
+}
+
+int
+agents_json_get(struct db *db, const char *dir, const struct conf *c,
+    const char *id, struct buf *out)
+{
+	struct agents_ref	*ref = NULL;
+	struct db_agent		 ag;
+	enum agents_state	 s;
+	char			 why[512];
+	int			 e;
+
+	e = db_agent_get(db, id, &ag);
+	if (e < 0)
+		return e;
+	e = agents_ref_load(db, dir, &ref);
+	if (e == 0) {
+		s = agents_state(ref, c, &ag, time(NULL), why, sizeof(why));
+		e = agents_json_object(out, &ag, s, why);
+	}
+	if (e == 0)
+		e = buf_puts(out, "\n");
+	agents_ref_free(ref);
+	db_agents_free(&ag, 1);
+	return e;
+}
+
+int
+agents_census(struct db *db, const char *dir, const struct conf *c,
+    size_t counts[AGENTS_STATES], size_t *ret_total)
+{
+	struct agents_ref	*ref = NULL;
+	struct db_agent		*ag = NULL;
+	char			 why[512];
 	size_t			 n = 0, i;
 	time_t			 now = time(NULL);
 	int			 e;
 
+	/* the states need the status documents: a fleet's worth */
+	e = db_agents(db, &ag, &n);
+	if (e == 0)
+		e = agents_ref_load(db, dir, &ref);
+	if (e == 0) {
+		memset(counts, 0, AGENTS_STATES * sizeof(counts[0]));
+		for (i = 0; i < n; i++)
+			counts[agents_state(ref, c, &ag[i], now, why,
+			    sizeof(why))]++;
+		*ret_total = n;
+	}
+	agents_ref_free(ref);
+	db_agents_free(ag, n);
+	free(ag);
+	return e;
+}
+
+int
+agents_apply(struct db *db, const struct conf *c, const char *id,
+    const char *cmd, const char *group, const char *by,
+    struct db_agent *ret_ag)
+{
+	struct db_agent	 ag;
+	char		 detail[DB_EVENT_DETAIL_MAX + 1];
+	const char	*kind = NULL;
+	int		 e, same = 0, got = 0;
+
+	if (strcmp(cmd, "group") == 0 &&
+	    strcmp(group, c->agents_default_group) != 0 &&
+	    conf_group_find(c, group) == NULL)
+		return -EINVAL;
+	e = db_begin(db);
+	if (e < 0)
+		return e;
+	e = db_agent_get(db, id, &ag);
+	got = e == 0;
+	if (e == 0 && strcmp(cmd, "license") == 0) {
+		kind = "agent-licensed";
+		same = ag.licensed;
+		snprintf(detail, sizeof(detail), "licensed by %s", by);
+		if (!same)
+			e = db_agent_set_licensed(db, id, 1);
+	} else if (e == 0 && strcmp(cmd, "unlicense") == 0) {
+		kind = "agent-unlicensed";
+		same = !ag.licensed;
+		snprintf(detail, sizeof(detail), "back to pending by %s", by);
+		if (!same)
+			e = db_agent_set_licensed(db, id, 0);
+	} else if (e == 0 && strcmp(cmd, "group") == 0) {
+		kind = "agent-group";
+		same = strcmp(ag.group, group) == 0;
+		snprintf(detail, sizeof(detail), "group %s -> %s by %s",
+		    ag.group, group, by);
+		if (!same)
+			e = db_agent_set_group(db, id, group);
+	} else if (e == 0 && strcmp(cmd, "remove") == 0) {
+		kind = "agent-removed";
+		snprintf(detail, sizeof(detail), "removed ('%s', group %s) "
+		    "by %s", ag.hostname, ag.group, by);
+		e = db_agent_remove(db, id);
+	} else if (e == 0)
+		e = -EINVAL;
+	if (e == 0 && !same)
+		e = db_event_add_agent(db, kind, id, detail);
+	if (e == 0)
+		e = db_commit(db);
+	else
+		db_rollback(db);
+	if (e < 0) {
+		if (got)
+			db_agents_free(&ag, 1);
+		return e;
+	}
+	/* what it is now */
+	if (strcmp(cmd, "license") == 0 || strcmp(cmd, "unlicense") == 0)
+		ag.licensed = strcmp(cmd, "license") == 0;
+	else if (strcmp(cmd, "group") == 0)
+		snprintf(ag.group, sizeof(ag.group), "%s", group);
+	if (ret_ag != NULL)
+		*ret_ag = ag;
+	else
+		db_agents_free(&ag, 1);
+	return same;
+}
+
+/* What the table shows of an agent, from the database or from the
+ * admin API's JSON alike. */
+struct agents_row {
+	char	 id[DB_AGENT_ID_MAX + 1];
+	char	 state[16];
+	char	 group[MANIFEST_NAME_MAX + 1];
+	char	 hostname[MANIFEST_HOST_MAX + 1];
+	int64_t	 last_report;		/* 0: never */
+	char	 reason[512];
+};
+
+static void
+agents_print_head(void)
+{
+	printf("%-32s %-8s %-16s %-24s %-8s %s\n", "ID", "STATE", "GROUP",
+	    "HOST", "REPORT", "REASON");
+}
+
+static void
+agents_print_row(const struct agents_row *w, time_t now)
+{
+	char	 age[32];
+
+	if (w->last_report == 0)
+		snprintf(age, sizeof(age), "never");
+	else
+		agents_age((int64_t)now - w->last_report, age, sizeof(age));
+	printf("%-32s %-8s ", w->id, w->state);
+	agents_print_clean(w->group, 1);
+	printf("%*s ", (int)(strlen(w->group) < 16 ? 16 - strlen(w->group) :
+	    0), "");
+	agents_print_clean(w->hostname, 1);
+	printf("%*s ", (int)(strlen(w->hostname) < 24 ?
+	    24 - strlen(w->hostname) : 0), "");
+	printf("%-8s ", age);
+	agents_print_clean(w->reason, 0);
+	printf("\n");
+}
+
+static int
+agents_list(struct repo *r, int json, const char *state, const char *group)
+{
+	struct agents_ref	*ref = NULL;
+	struct db_agent		*ag = NULL;
+	struct agents_row	 w;
+	struct buf		 b;
+	enum agents_state	 s;
+	size_t			 n = 0, i, shown = 0;
+	time_t			 now = time(NULL);
+	int			 e;
+
+	if (json) {
+		buf_init(&b, SIZE_MAX / 2);
+		e = agents_json(r->db, r->dir, &r->conf, state, group, &b);
+		if (e == 0)
+			fwrite(b.ptr, 1, b.len, stdout);
+		buf_release(&b);
+		if (e < 0)
+			log_errno(e, "cannot list the agents of '%s'", r->dir);
+		return e < 0 ? 1 : 0;
+	}
 	e = db_agents(r->db, &ag, &n);
 	if (e == 0)
 		e = agents_ref_load(r->db, r->dir, &ref);
@@ -1218,44 +1572,24 @@ agents_list(struct repo *r, int json)
 		log_errno(e, "cannot read the agents of '%s'", r->dir);
 		goto out;
 	}
-	buf_init(&b, SIZE_MAX / 2);
-	if (json)
-		e = buf_puts(&b, "[");
-	else if (n == 0)
-		printf("no agents enrolled\n");
-	else
-		printf("%-32s %-8s %-16s %-24s %-8s %s\n", "ID", "STATE",
-		    "GROUP", "HOST", "REPORT", "REASON");
-	for (i = 0; e == 0 && i < n; i++) {
-		s = agents_state(ref, &r->conf, &ag[i], now, why, sizeof(why));
-		if (json) {
-			e = agents_json_one(&b, &ag[i], s, why, i == 0);
+	for (i = 0; i < n; i++) {
+		memset(&w, 0, sizeof(w));
+		s = agents_state(ref, &r->conf, &ag[i], now, w.reason,
+		    sizeof(w.reason));
+		if (!agents_filter(&ag[i], s, state, group))
 			continue;
-		}
-		if (ag[i].last_report == 0)
-			snprintf(age, sizeof(age), "never");
-		else
-			agents_age((int64_t)now - ag[i].last_report, age,
-			    sizeof(age));
-		printf("%-32s %-8s ", ag[i].id, agents_state_name(s));
-		agents_print_clean(ag[i].group, 1);
-		printf("%*s ", (int)(strlen(ag[i].group) < 16 ?
-		    16 - strlen(ag[i].group) : 0), "");
-		agents_print_clean(ag[i].hostname, 1);
-		printf("%*s ", (int)(strlen(ag[i].hostname) < 24 ?
-		    24 - strlen(ag[i].hostname) : 0), "");
-		printf("%-8s ", age);
-		agents_print_clean(why, 0);
-		printf("\n");
+		if (shown++ == 0)
+			agents_print_head();
+		memcpy(w.id, ag[i].id, sizeof(w.id));
+		snprintf(w.state, sizeof(w.state), "%s", agents_state_name(s));
+		memcpy(w.group, ag[i].group, sizeof(w.group));
+		memcpy(w.hostname, ag[i].hostname, sizeof(w.hostname));
+		w.last_report = ag[i].last_report;
+		agents_print_row(&w, now);
 	}
-	if (e == 0 && json) {
-		e = buf_puts(&b, n > 0 ? "\n]\n" : "]\n");
-		if (e == 0)
-			fwrite(b.ptr, 1, b.len, stdout);
-	}
-	buf_release(&b);
-	if (e < 0)
-		log_errno(e, "cannot list the agents of '%s'", r->dir);
+	if (shown == 0)
+		printf("no agents %s\n", state == NULL && group == NULL ?
+		    "enrolled" : "match");
 out:
 	agents_ref_free(ref);
 	db_agents_free(ag, n);
@@ -1263,15 +1597,14 @@ out:
 	return e < 0 ? 1 : 0;
 }
 
-/* The full id of an agent named by id or a unique prefix: 0, or 1 with
- * the error logged. */
+/* The full id of an agent named by id or a unique prefix, among n
+ * (NULL: none to look at). 0, or 1 with the error logged. */
 static int
-agents_resolve(struct repo *r, const char *arg,
-    char id[MANIFEST_AGENT_ID_MAX + 1])
+agents_match(const char *arg, const char *where, const char (*ids)[DB_AGENT_ID_MAX + 1],
+    size_t n, char id[MANIFEST_AGENT_ID_MAX + 1])
 {
-	struct db_agent	*ag = NULL;
-	size_t		 n = 0, i, len = strlen(arg);
-	int		 e, found = 0;
+	size_t	 i, len = strlen(arg);
+	int	 found = 0;
 
 	if (agents_valid_id(arg)) {
 		memcpy(id, arg, MANIFEST_AGENT_ID_MAX + 1);
@@ -1282,23 +1615,66 @@ agents_resolve(struct repo *r, const char *arg,
 		return log_error("bad agent id '%s': 32 hex digits, or a "
 		    "unique prefix of at least %d", arg,
 		    AGENTS_ID_PREFIX_MIN), 1;
-	e = db_agents_brief(r->db, &ag, &n);
-	if (e < 0)
-		return log_errno(e, "cannot read the agents of '%s'",
-		    r->dir), 1;
 	for (i = 0; i < n; i++)
-		if (strncmp(ag[i].id, arg, len) == 0) {
+		if (strncmp(ids[i], arg, len) == 0) {
 			if (found++ == 0)
-				memcpy(id, ag[i].id, sizeof(ag[i].id));
+				memcpy(id, ids[i], DB_AGENT_ID_MAX + 1);
 		}
-	crypto_wipe(ag, n * sizeof(*ag));
-	free(ag);
 	if (found == 0)
-		return log_error("no agent '%s' in '%s'", arg, r->dir), 1;
+		return log_error("no agent '%s' in '%s'", arg, where), 1;
 	if (found > 1)
 		return log_error("'%s' names %d agents: give more of the id",
 		    arg, found), 1;
 	return 0;
+}
+
+static int
+agents_resolve(struct repo *r, const char *arg,
+    char id[MANIFEST_AGENT_ID_MAX + 1])
+{
+	struct db_agent	*ag = NULL;
+	char		(*ids)[DB_AGENT_ID_MAX + 1] = NULL;
+	size_t		 n = 0, i;
+	int		 e, rc;
+
+	if (agents_valid_id(arg))
+		return agents_match(arg, r->dir, NULL, 0, id);
+	e = db_agents_brief(r->db, &ag, &n);
+	if (e < 0)
+		return log_errno(e, "cannot read the agents of '%s'",
+		    r->dir), 1;
+	if (n > 0 && (ids = calloc(n, sizeof(*ids))) == NULL) {
+		crypto_wipe(ag, n * sizeof(*ag));
+		free(ag);
+		return log_errno(-ENOMEM, "cannot read the agents of '%s'",
+		    r->dir), 1;
+	}
+	for (i = 0; i < n; i++)
+		memcpy(ids[i], ag[i].id, sizeof(ids[i]));
+	crypto_wipe(ag, n * sizeof(*ag));
+	free(ag);
+	rc = agents_match(arg, r->dir, (const char (*)[DB_AGENT_ID_MAX + 1])ids,
+	    n, id);
+	free(ids);
+	return rc;
+}
+
+/* What a change prints: the agent and what became of it. */
+static void
+agents_print_change(const char *cmd, int same, const char *id,
+    const char *hostname, const char *group)
+{
+	if (same)
+		printf("agent %s ('%s') is %s already\n", id, hostname,
+		    strcmp(cmd, "group") == 0 ? "in that group" :
+		    strcmp(cmd, "license") == 0 ? "licensed" : "pending");
+	else if (strcmp(cmd, "group") == 0)
+		printf("agent %s ('%s') moved to group %s\n", id, hostname,
+		    group);
+	else
+		printf("agent %s ('%s') %s\n", id, hostname,
+		    strcmp(cmd, "license") == 0 ? "licensed" :
+		    strcmp(cmd, "unlicense") == 0 ? "unlicensed" : "removed");
 }
 
 /* license, unlicense, group, remove: one change and its event, in one
@@ -1309,100 +1685,297 @@ agents_change(struct repo *r, const char *cmd, const char *arg,
 {
 	struct db_agent	 ag;
 	char		 id[MANIFEST_AGENT_ID_MAX + 1];
-	char		 detail[DB_EVENT_DETAIL_MAX + 1];
-	const char	*kind = NULL, *done = NULL;
-	int		 e, same = 0, got = 0;
+	int		 e;
 
 	if (agents_resolve(r, arg, id) != 0)
 		return 1;
-	if (strcmp(cmd, "group") == 0 &&
-	    strcmp(group, r->conf.agents_default_group) != 0 &&
-	    conf_group_find(&r->conf, group) == NULL)
+	e = agents_apply(r->db, &r->conf, id, cmd, group, "'cascade agents'",
+	    &ag);
+	if (e == -EINVAL)
 		return log_error("no group '%s': add a [group %s] section to "
 		    "'%s/cascade.conf', or use the default group '%s'",
 		    group, group, r->dir, r->conf.agents_default_group), 1;
-	e = db_begin(r->db);
-	if (e == 0) {
-		e = db_agent_get(r->db, id, &ag);
-		got = e == 0;
-	}
-	if (e == 0 && strcmp(cmd, "license") == 0) {
-		kind = "agent-licensed";
-		done = "licensed";
-		same = ag.licensed;
-		snprintf(detail, sizeof(detail), "licensed by 'cascade "
-		    "agents'");
-		if (!same)
-			e = db_agent_set_licensed(r->db, id, 1);
-	} else if (e == 0 && strcmp(cmd, "unlicense") == 0) {
-		kind = "agent-unlicensed";
-		done = "unlicensed";
-		same = !ag.licensed;
-		snprintf(detail, sizeof(detail), "back to pending by "
-		    "'cascade agents'");
-		if (!same)
-			e = db_agent_set_licensed(r->db, id, 0);
-	} else if (e == 0 && strcmp(cmd, "group") == 0) {
-		kind = "agent-group";
-		done = "moved";
-		same = strcmp(ag.group, group) == 0;
-		snprintf(detail, sizeof(detail), "group %s -> %s", ag.group,
-		    group);
-		if (!same)
-			e = db_agent_set_group(r->db, id, group);
-	} else if (e == 0) {
-		kind = "agent-removed";
-		done = "removed";
-		snprintf(detail, sizeof(detail), "removed ('%s', group %s)",
-		    ag.hostname, ag.group);
-		e = db_agent_remove(r->db, id);
-	}
-	if (e == 0 && !same)
-		e = db_event_add_agent(r->db, kind, id, detail);
-	if (e == 0)
-		e = db_commit(r->db);
-	else
-		db_rollback(r->db);
-	if (got && e < 0)
-		db_agents_free(&ag, 1);
 	if (e == -ENOENT)
 		return log_error("no agent '%s' in '%s'", arg, r->dir), 1;
 	if (e < 0)
 		return log_errno(e, "cannot change agent '%s' in '%s'", id,
 		    r->dir), 1;
-	if (same)
-		printf("agent %s ('%s') is %s already\n", id, ag.hostname,
-		    strcmp(cmd, "group") == 0 ? "in that group" :
-		    strcmp(cmd, "license") == 0 ? "licensed" : "pending");
-	else if (strcmp(cmd, "group") == 0)
-		printf("agent %s ('%s') moved to group %s\n", id, ag.hostname,
-		    group);
-	else
-		printf("agent %s ('%s') %s\n", id, ag.hostname, done);
+	agents_print_change(cmd, e == 1, id, ag.hostname, group);
 	db_agents_free(&ag, 1);
 	return 0;
+}
+
+/* ---- the same against a running server (--server, --token) ----------- */
+
+/* Collects the rows of the admin API's list. */
+struct agents_rows {
+	struct agents_row	*w;
+	size_t			 n;
+	size_t			 cap;
+};
+
+static int
+agents_row_take(void *arg, const struct manifest_field *f, size_t n)
+{
+	struct agents_rows	*rows = arg;
+	struct agents_row	*w;
+	time_t			 t;
+	size_t			 cap;
+
+	(void)n;
+	if (rows->n == rows->cap) {
+		cap = rows->cap == 0 ? 64 : 2 * rows->cap;
+		w = realloc(rows->w, cap * sizeof(*w));
+		if (w == NULL)
+			return -ENOMEM;
+		rows->w = w;
+		rows->cap = cap;
+	}
+	w = &rows->w[rows->n];
+	memset(w, 0, sizeof(*w));
+	snprintf(w->id, sizeof(w->id), "%s", f[0].value);
+	snprintf(w->state, sizeof(w->state), "%s", f[1].value);
+	snprintf(w->reason, sizeof(w->reason), "%s", f[2].value);
+	snprintf(w->group, sizeof(w->group), "%s", f[3].value);
+	snprintf(w->hostname, sizeof(w->hostname), "%s", f[4].value);
+	if (f[5].present && ts_parse(f[5].value, strlen(f[5].value), &t) == 0)
+		w->last_report = (int64_t)t;
+	rows->n++;
+	return 0;
+}
+
+/* GET v1/admin/agents[?state=&group=] into out. 0 or 1 (logged). */
+static int
+agents_remote_get(struct remote *rm, const char *state, const char *group,
+    struct buf *out)
+{
+	struct buf	 path;
+	long		 status = 0;
+	int		 e;
+
+	buf_init(&path, 1024);
+	e = buf_puts(&path, "v1/admin/agents");
+	if (e == 0 && state != NULL)
+		e = buf_puts(&path, "?state=");
+	if (e == 0 && state != NULL)
+		e = remote_query_escape(&path, state);
+	if (e == 0 && group != NULL)
+		e = buf_puts(&path, state != NULL ? "&group=" : "?group=");
+	if (e == 0 && group != NULL)
+		e = remote_query_escape(&path, group);
+	if (e == 0)
+		e = remote_request(rm, "GET", path.ptr, NULL, 0, out, &status);
+	buf_release(&path);
+	if (e < 0)
+		return 1;
+	if (status != 200)
+		return remote_fail(rm, "list the agents", status, out);
+	return 0;
+}
+
+/* The rows of a list the server gave (out), into rows. 0 or 1 (logged). */
+static int
+agents_remote_rows(struct remote *rm, const struct buf *out,
+    struct agents_rows *rows)
+{
+	char			 id[64], st[16], reason[512];
+	char			 grp[MANIFEST_NAME_MAX + 1];
+	char			 host[MANIFEST_HOST_MAX + 1], last[64], err[256];
+	struct manifest_field	 f[] = {
+		{ "id", MANIFEST_FIELD_STRING, id, sizeof(id), 0 },
+		{ "state", MANIFEST_FIELD_STRING, st, sizeof(st), 0 },
+		{ "reason", MANIFEST_FIELD_STRING, reason, sizeof(reason), 0 },
+		{ "group", MANIFEST_FIELD_STRING, grp, sizeof(grp), 0 },
+		{ "hostname", MANIFEST_FIELD_STRING, host, sizeof(host), 0 },
+		{ "last_report", MANIFEST_FIELD_STRING, last, sizeof(last), 0 },
+	};
+	int			 e;
+
+	err[0] = '\0';
+	e = manifest_rows_parse(out->ptr != NULL ? out->ptr : "", out->len,
+	    REMOTE_ANSWER_MAX, f, sizeof(f) / sizeof(f[0]), agents_row_take,
+	    rows, err, sizeof(err));
+	if (e < 0)
+		return log_error("cannot read the agents '%s' listed: %s",
+		    remote_url(rm), err[0] != '\0' ? err : log_strerror(e)), 1;
+	return 0;
+}
+
+static int
+agents_remote_list(struct remote *rm, int json, const char *state,
+    const char *group)
+{
+	struct agents_rows	 rows;
+	struct buf		 out;
+	time_t			 now = time(NULL);
+	size_t			 i;
+	int			 rc;
+
+	memset(&rows, 0, sizeof(rows));
+	buf_init(&out, REMOTE_ANSWER_MAX);
+	rc = agents_remote_get(rm, state, group, &out);
+	if (rc == 0 && json)
+		fwrite(out.ptr, 1, out.len, stdout);
+	else if (rc == 0)
+		rc = agents_remote_rows(rm, &out, &rows);
+	if (rc == 0 && !json) {
+		if (rows.n == 0)
+			printf("no agents %s\n", state == NULL &&
+			    group == NULL ? "enrolled" : "match");
+		else
+			agents_print_head();
+		for (i = 0; i < rows.n; i++)
+			agents_print_row(&rows.w[i], now);
+	}
+	free(rows.w);
+	buf_release(&out);
+	return rc;
+}
+
+static int
+agents_remote_resolve(struct remote *rm, const char *arg,
+    char id[MANIFEST_AGENT_ID_MAX + 1])
+{
+	struct agents_rows	 rows;
+	char			(*ids)[DB_AGENT_ID_MAX + 1] = NULL;
+	struct buf		 out;
+	size_t			 i;
+	int			 rc;
+
+	if (agents_valid_id(arg))
+		return agents_match(arg, remote_url(rm), NULL, 0, id);
+	memset(&rows, 0, sizeof(rows));
+	buf_init(&out, REMOTE_ANSWER_MAX);
+	rc = agents_remote_get(rm, NULL, NULL, &out);
+	if (rc == 0)
+		rc = agents_remote_rows(rm, &out, &rows);
+	if (rc == 0 && rows.n > 0 &&
+	    (ids = calloc(rows.n, sizeof(*ids))) == NULL) {
+		log_errno(-ENOMEM, "cannot list the agents");
+		rc = 1;
+	}
+	for (i = 0; rc == 0 && i < rows.n; i++)
+		memcpy(ids[i], rows.w[i].id, sizeof(ids[i]));
+	if (rc == 0)
+		rc = agents_match(arg, remote_url(rm),
+		    (const char (*)[DB_AGENT_ID_MAX + 1])ids, rows.n, id);
+	free(ids);
+	free(rows.w);
+	buf_release(&out);
+	return rc;
+}
+
+/* license, unlicense, group, remove, notify through the admin API;
+ * prints what agents_change does. */
+static int
+agents_remote_change(struct remote *rm, const char *cmd, const char *arg,
+    const char *group)
+{
+	char			 id[MANIFEST_AGENT_ID_MAX + 1], path[128];
+	char			 host[MANIFEST_HOST_MAX + 1];
+	char			 grp[MANIFEST_NAME_MAX + 1], lic[8], via[32];
+	struct manifest_field	 f[] = {
+		{ "hostname", MANIFEST_FIELD_STRING, host, sizeof(host), 0 },
+		{ "group", MANIFEST_FIELD_STRING, grp, sizeof(grp), 0 },
+		{ "licensed", MANIFEST_FIELD_BOOL, lic, sizeof(lic), 0 },
+	};
+	struct manifest_field	 fv[] = {
+		{ "via", MANIFEST_FIELD_STRING, via, sizeof(via), 0 },
+	};
+	struct buf		 out, body;
+	const char		*method = "POST";
+	char			 what[96];
+	long			 status = 0;
+	int			 rc = 1, same = 0;
+
+	if (agents_remote_resolve(rm, arg, id) != 0)
+		return 1;
+	buf_init(&out, REMOTE_ANSWER_MAX);
+	buf_init(&body, 1024);
+	/* the agent as it is before: "already so" is told apart */
+	snprintf(path, sizeof(path), "v1/admin/agents/%s", id);
+	if (remote_request(rm, "GET", path, NULL, 0, &out, &status) < 0)
+		goto out;
+	if (status != 200) {
+		rc = remote_fail(rm, "find the agent", status, &out);
+		goto out;
+	}
+	if (manifest_fields_parse(out.ptr, out.len, f, 3, NULL, 0) < 0)
+		f[0].present = f[1].present = f[2].present = 0;
+	if (strcmp(cmd, "group") == 0)
+		same = f[1].present && strcmp(grp, group) == 0;
+	else if (strcmp(cmd, "license") == 0 || strcmp(cmd, "unlicense") == 0)
+		same = f[2].present && (strcmp(lic, "true") == 0) ==
+		    (strcmp(cmd, "license") == 0);
+	buf_reset(&out);
+	if (strcmp(cmd, "remove") == 0)
+		method = "DELETE";
+	else if (strcmp(cmd, "group") == 0) {
+		method = "PUT";
+		snprintf(path, sizeof(path), "v1/admin/agents/%s/group", id);
+		if (buf_puts(&body, "{\"group\": ") < 0 ||
+		    buf_json_str(&body, group) < 0 ||
+		    buf_puts(&body, "}\n") < 0)
+			goto out;
+	} else
+		snprintf(path, sizeof(path), "v1/admin/agents/%s/%s", id, cmd);
+	if (remote_request(rm, method, path, body.len > 0 ? body.ptr : NULL,
+	    body.len, &out, &status) < 0)
+		goto out;
+	if (status < 200 || status > 299) {
+		snprintf(what, sizeof(what), "%s agent %s", cmd, id);
+		rc = remote_fail(rm, what, status, &out);
+		goto out;
+	}
+	if (!f[0].present)
+		host[0] = '\0';
+	if (strcmp(cmd, "notify") == 0) {
+		if (manifest_fields_parse(out.ptr, out.len, fv, 1, NULL,
+		    0) < 0 || !fv[0].present)
+			via[0] = '\0';
+		printf("agent %s ('%s') asked to sync: %s\n", id, host,
+		    strcmp(via, "push") == 0 ? "pushed to it now" :
+		    "told at its next long-poll or sync");
+	} else
+		agents_print_change(cmd, same, id, host, group);
+	rc = 0;
+out:
+	buf_release(&out);
+	buf_release(&body);
+	return rc;
 }
 
 int
 agents_cli(int argc, char **argv)
 {
+	enum { OPT_JSON = 256, OPT_STATE, OPT_GROUP, OPT_SERVER, OPT_TOKEN };
 	static const struct option opts[] = {
 		{ "dir", required_argument, NULL, 'd' },
-		{ "json", no_argument, NULL, 'j' },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "state", required_argument, NULL, OPT_STATE },
+		{ "group", required_argument, NULL, OPT_GROUP },
+		{ "server", required_argument, NULL, OPT_SERVER },
+		{ "token", required_argument, NULL, OPT_TOKEN },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
+	struct remote	*rm = NULL;
 	struct repo	 r;
-	const char	*dir = "var", *cmd;
+	const char	*dir = "var", *cmd, *state = NULL, *group = NULL;
+	const char	*server = NULL, *token = NULL;
 	char		**pos;
-	int		 c, json = 0, npos, rc;
+	int		 c, json = 0, npos, rc, dir_set = 0;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "d:vh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'd': dir = optarg; break;
-		case 'j': json = 1; break;
+		case 'd': dir = optarg; dir_set = 1; break;
+		case OPT_JSON: json = 1; break;
+		case OPT_STATE: state = optarg; break;
+		case OPT_GROUP: group = optarg; break;
+		case OPT_SERVER: server = optarg; break;
+		case OPT_TOKEN: token = optarg; break;
 		case 'v': log_set_verbose(1); break;
 		default: return agents_usage();
 		}
@@ -1412,20 +1985,46 @@ agents_cli(int argc, char **argv)
 	cmd = npos > 0 ? pos[0] : NULL;
 	if (cmd != NULL && strcmp(cmd, "license") != 0 &&
 	    strcmp(cmd, "unlicense") != 0 && strcmp(cmd, "remove") != 0 &&
-	    strcmp(cmd, "group") != 0) {
+	    strcmp(cmd, "group") != 0 && strcmp(cmd, "notify") != 0) {
 		log_error("unknown agents command '%s' (license, unlicense, "
-		    "group, remove)", cmd);
+		    "group, remove, notify)", cmd);
 		return agents_usage();
 	}
 	if (cmd != NULL && npos != (strcmp(cmd, "group") == 0 ? 3 : 2))
 		return agents_usage();
-	if (json && cmd != NULL) {
-		log_error("agents: --json applies to the list only");
+	if ((json || state != NULL || group != NULL) && cmd != NULL) {
+		log_error("agents: --json, --state and --group apply to the "
+		    "list only");
+		return 2;
+	}
+	if (state != NULL && !agents_valid_state(state)) {
+		log_error("agents: bad --state '%s' (pending, licensed, "
+		    "current, behind, diverged, failed, offline)", state);
+		return 2;
+	}
+	if ((server == NULL) != (token == NULL) || (server != NULL &&
+	    dir_set)) {
+		log_error("agents: either -d DIR, or --server URL with "
+		    "--token FILE");
+		return 2;
+	}
+	if (server != NULL) {
+		if (remote_open(server, token, &rm) < 0)
+			return 1;
+		rc = cmd == NULL ? agents_remote_list(rm, json, state, group) :
+		    agents_remote_change(rm, cmd, pos[1],
+		    npos == 3 ? pos[2] : NULL);
+		remote_close(rm);
+		return rc;
+	}
+	if (cmd != NULL && strcmp(cmd, "notify") == 0) {
+		log_error("agents notify asks a running server: use --server "
+		    "URL --token FILE");
 		return 2;
 	}
 	if (repo_open(&r, dir) < 0)
 		return 1;
-	rc = cmd == NULL ? agents_list(&r, json) :
+	rc = cmd == NULL ? agents_list(&r, json, state, group) :
 	    agents_change(&r, cmd, pos[1], npos == 3 ? pos[2] : NULL);
 	repo_close(&r);
 	return rc;

@@ -49,6 +49,7 @@ enum agents_state {
 	AGENTS_PENDING, AGENTS_LICENSED, AGENTS_CURRENT, AGENTS_BEHIND,
 	AGENTS_DIVERGED, AGENTS_FAILED, AGENTS_OFFLINE
 };
+#define AGENTS_STATES		(AGENTS_OFFLINE + 1)
 
 struct agents;
 
@@ -95,7 +96,6 @@ void	 agents_ref_free(struct agents_ref *ref);		/* NULL-safe */
 enum agents_state agents_state(const struct agents_ref *ref,
 	    const struct conf *c, const struct db_agent *ag, time_t now,
 	    char *why, size_t whysize);
-const char *agents_state_name(enum agents_state s);
 /* 1 unless the agent is offline: it was heard from (any request, or its
  * enrolment) within AGENTS_OFFLINE_PERIODS periods of its group's
  * schedule. Whom the server pushes to. */
@@ -105,11 +105,66 @@ int	 agents_online(const struct conf *c, const struct db_agent *ag,
  * schedule's period, or that of the default `every 60m`. */
 int64_t	 agents_period(const struct conf *c, const char *group);
 
-/* `cascade agents -d DIR [--json] [license ID | unlicense ID | group ID
- * NAME | remove ID]`: argv[0] is "agents" (main passes its argv from the
- * command on). An ID may be shortened to a unique prefix of at least
- * AGENTS_ID_PREFIX_MIN characters. The exit status: 0, 1 (failure),
- * 2 (usage). */
+const char *agents_state_name(enum agents_state s);
+/* 1 if s is the name of a state, else 0. */
+int	 agents_valid_state(const char *s);
+
+/*
+ * What `cascade agents --json` prints and GET /v1/admin/agents answers,
+ * from one emitter: a JSON array, one object per line, of each agent
+ * ("id", "state", "reason", "group", "hostname", "licensed", "enrolled",
+ * "last_seen", "last_report", "notify_url", "status": its last report or
+ * null), by enrolment time, in the states and group given (NULL: any).
+ * Appended to out. 0, -E2BIG (out's cap), -ENOMEM, db's errors.
+ */
+int	 agents_json(struct db *db, const char *dir, const struct conf *c,
+	    const char *state, const char *group, struct buf *out);
+/* One agent's object and a newline. -ENOENT when there is none. */
+int	 agents_json_get(struct db *db, const char *dir, const struct conf *c,
+	    const char *id, struct buf *out);
+/* How many agents are in each state (counts[state]) and in all. */
+int	 agents_census(struct db *db, const char *dir, const struct conf *c,
+	    size_t counts[AGENTS_STATES], size_t *ret_total);
+
+/*
+ * An administrator's change to one agent, and its event, in one
+ * transaction: cmd "license", "unlicense", "group" (to group, which must
+ * be the default group or a [group NAME] of c) or "remove". by says who
+ * in the event ("'cascade agents'", "admin token 'ops'"). On success
+ * *ret_ag (if not NULL) gets the agent as it is now (removed: as it
+ * was; the caller frees it with db_agents_free(ag, 1)). 0 (changed), 1
+ * (it was so already: no change, no event), -ENOENT (no such agent),
+ * -EINVAL (no such group or command), db's errors.
+ */
+int	 agents_apply(struct db *db, const struct conf *c, const char *id,
+	    const char *cmd, const char *group, const char *by,
+	    struct db_agent *ret_ag);
+
+/*
+ * "Sync now" for an agent that does not listen for pushes: the request
+ * is kept in memory until the agent comes: its held long-poll is
+ * answered at once (serve.c, with the state document even if no serial
+ * moved, which the agent takes as a request to sync), and a policy
+ * fetch (which an agent makes as it syncs) meets it. At most
+ * AGENTS_ASKED_MAX wait at once. Thread-safe.
+ */
+#define AGENTS_ASKED_MAX	100000
+/* 0, -EINVAL (not an agent id), -E2BIG, -ENOMEM. */
+int	 agents_sync_request(struct agents *a, const char *id);
+/* Grows with every request: whether held long-polls need a look. */
+uint64_t agents_sync_generation(struct agents *a);
+/* 1 if a sync was asked of agent id and authorization is its token
+ * (the request is then taken away), else 0. */
+int	 agents_sync_take(struct agents *a, const char *id,
+	    const char *authorization);
+
+/* `cascade agents [-d DIR | --server URL --token FILE] [--json] [--state
+ * S] [--group G] [license ID | unlicense ID | group ID NAME | remove ID |
+ * notify ID]`: argv[0] is "agents" (main passes its argv from the
+ * command on). With --server, the same through a running server's admin
+ * API (remote.h), printing the same; notify needs a server. An ID may
+ * be shortened to a unique prefix of at least AGENTS_ID_PREFIX_MIN
+ * characters. The exit status: 0, 1 (failure), 2 (usage). */
 #define AGENTS_ID_PREFIX_MIN	6
 int	 agents_cli(int argc, char **argv);
 

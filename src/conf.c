@@ -40,6 +40,8 @@ const char conf_sample[] =
 "; seconds an idle keep-alive connection is kept\n"
 "connection_timeout = 120\n"
 "gc_interval = 1d\n"
+"; the largest file a publish through the admin API may upload (K, M, G)\n"
+"upload_max = 1G\n"
 "\n"
 "; A mirror names its upstream (another cascade server) here.\n"
 "; [upstream]\n"
@@ -325,6 +327,7 @@ conf_defaults(struct conf *c)
 	c->connection_limit = 10000;
 	c->connection_timeout = 120;
 	c->gc_interval = 86400;
+	c->upload_max = (uint64_t)1 << 30;
 	c->upstream.schedule.kind = CONF_EVERY;
 	c->upstream.schedule.every = 3600;
 	c->upstream.sync_at_startup = 1;
@@ -594,6 +597,30 @@ conf_int(const char *v, int min, int max, int *ret)
 	return 0;
 }
 
+/* A size in bytes, with an optional unit: K, M, G (powers of 1024). */
+static int
+conf_size(const char *v, uint64_t min, uint64_t max, uint64_t *ret)
+{
+	char		 num[32];
+	size_t		 n = strlen(v);
+	unsigned	 shift = 0;
+	uint64_t	 u;
+
+	if (n > 0 && strchr("KkMmGg", v[n - 1]) != NULL) {
+		shift = strchr("Kk", v[n - 1]) != NULL ? 10 :
+		    strchr("Mm", v[n - 1]) != NULL ? 20 : 30;
+		n--;
+	}
+	if (n == 0 || n >= sizeof(num))
+		return -EBADMSG;
+	memcpy(num, v, n);
+	num[n] = '\0';
+	if (ts_parse_u64(num, 0, max >> shift, &u) < 0 || (u << shift) < min)
+		return -EBADMSG;
+	*ret = u << shift;
+	return 0;
+}
+
 static int
 conf_name(const char *v, char *dst, int allow_slash)
 {
@@ -814,6 +841,8 @@ conf_set(void *obj, const char *section, const char *key, const char *v,
 				return -EBADMSG;
 			return 0;
 		}
+		if (strcmp(key, "upload_max") == 0)
+			return conf_size(v, 1, CONF_UPLOAD_MAX, &c->upload_max);
 		return -ENOENT;
 	}
 	if (strcmp(section, "upstream") == 0) {

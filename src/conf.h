@@ -6,7 +6,8 @@
  *   [repository] channel, delta_window, retention, manifest_expires,
  *                default_kind, default_edition
  *   [server]     listen (repeatable), threads, connection_memory,
- *                connection_limit, connection_timeout, gc_interval
+ *                connection_limit, connection_timeout, gc_interval,
+ *                upload_max
  *   [component NAME] retention, delta_window
  *   [upstream]   url, channels, trust, license_key, username, password,
  *                proxy, proxy_username, proxy_password, ca_file, schedule,
@@ -50,6 +51,7 @@
 #define CONF_SELECT_MAX		32	/* components an agent selects */
 #define CONF_COMMAND_MAX	1024	/* post_update */
 #define CONF_SCHEDULE_TEXT_MAX	32	/* "weekly mon 02:00" */
+#define CONF_UPLOAD_MAX		((uint64_t)1 << 40)	/* upload_max, at most */
 
 /* When something recurs: "every 60m", "daily 02:00", "weekly mon 02:00"
  * (local time). */
@@ -132,6 +134,8 @@ struct conf {
 	int	 connection_limit;
 	int	 connection_timeout;		/* seconds idle */
 	int64_t	 gc_interval;			/* seconds; 1 day */
+	uint64_t upload_max;			/* bytes of a publish upload;
+						   1 GiB */
 
 	struct conf_component	 components[CONF_COMPONENTS_MAX];
 	int			 ncomponents;

@@ -80,7 +80,16 @@ static const char *const db_migrations[] = {
 	"  ON agents BEGIN" DB_LICENSES_BUMP " END;"
 	"CREATE TRIGGER IF NOT EXISTS agents_delete AFTER DELETE ON agents"
 	"  BEGIN" DB_LICENSES_BUMP " END;",
-	/* 1 -> 2: downstream servers and their inventories */
+	/* 1 -> 2: the admin API's tokens (only their hashes), the
+	 * schedules set through it, and events read by id */
+	"CREATE TABLE IF NOT EXISTS tokens ("
+	"  name TEXT PRIMARY KEY, role TEXT NOT NULL,"
+	"  hash BLOB NOT NULL UNIQUE, created INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS schedules ("
+	"  target TEXT PRIMARY KEY, schedule TEXT NOT NULL,"
+	"  at_startup INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS events_kind ON events (kind);",
+	/* 2 -> 3: downstream servers and their inventories */
 	"CREATE TABLE IF NOT EXISTS downstreams ("
 	"  name TEXT PRIMARY KEY, address TEXT NOT NULL,"
 	"  edition TEXT NOT NULL, last_report INTEGER NOT NULL,"
@@ -758,22 +767,19 @@ db_licenses_generation(struct db *db, uint64_t *ret_gen)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_err(rc);
 }
 
-int
-db_events(struct db *db, int64_t since,
+/* Walks the rows of an event query (id, time, kind, channel, detail,
+ * agent) and finalises it. */
+static int
+db_events_walk(sqlite3_stmt *st,
     int (*fn)(void *arg, const struct db_event *e), void *arg)
 {
-	sqlite3_stmt	*st;
 	struct db_event	*e;
-	int		 r, rc;
+	int		 r = 0, rc;
 
 	e = malloc(sizeof(*e));
-	if (e == NULL)
+	if (e == NULL) {
+		sqlite3_finalize(st);
 		return -ENOMEM;
-	r = db_prepare(db, &st, "SELECT id, time, kind, channel, detail, "
-	    "agent FROM events WHERE time >= ? ORDER BY id", "i", since);
-	if (r < 0) {
-		free(e);
-		return r;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		e->id = sqlite3_column_int64(st, 0);
@@ -791,6 +797,70 @@ db_events(struct db *db, int64_t since,
 	if (r != 0)
 		return r;
 	return rc == SQLITE_DONE ? 0 : db_err(rc);
+}
+
+#define DB_EVENT_COLS	"id, time, kind, channel, detail, agent"
+
+int
+db_events(struct db *db, int64_t since,
+    int (*fn)(void *arg, const struct db_event *e), void *arg)
+{
+	sqlite3_stmt	*st;
+	int		 r;
+
+	r = db_prepare(db, &st, "SELECT " DB_EVENT_COLS " FROM events "
+	    "WHERE time >= ? ORDER BY id", "i", since);
+	if (r < 0)
+		return r;
+	return db_events_walk(st, fn, arg);
+}
+
+int
+db_events_query(struct db *db, const struct db_event_filter *f,
+    int (*fn)(void *arg, const struct db_event *e), void *arg)
+{
+	sqlite3_stmt	*st;
+	const char	*kind = f->kind != NULL ? f->kind : "";
+	size_t		 klen = strlen(kind);
+	char		 prefix[DB_EVENT_KIND_MAX + 2];
+	int		 r, is_prefix = klen > 0 && kind[klen - 1] == '*';
+
+	/* a prefix is compared by substr, which knows no wildcard: a '%'
+	 * or '_' in it means itself */
+	snprintf(prefix, sizeof(prefix), "%.*s", (int)(is_prefix ?
+	    klen - 1 : 0), kind);
+	r = db_prepare(db, &st, f->newest && f->limit > 0 ?
+	    "SELECT * FROM (SELECT " DB_EVENT_COLS " FROM events WHERE "
+	    "(?1 = 0 OR kind = ?2) AND (?3 = 0 OR substr(kind, 1, "
+	    "length(?4)) = ?4) AND (?5 = '' OR agent = ?5) AND time >= ?6 "
+	    "AND id > ?7 ORDER BY id DESC LIMIT ?8) ORDER BY id" :
+	    "SELECT " DB_EVENT_COLS " FROM events WHERE "
+	    "(?1 = 0 OR kind = ?2) AND (?3 = 0 OR substr(kind, 1, "
+	    "length(?4)) = ?4) AND (?5 = '' OR agent = ?5) AND time >= ?6 "
+	    "AND id > ?7 ORDER BY id LIMIT ?8", "isissiii",
+	    (int64_t)(klen > 0 && !is_prefix), kind, (int64_t)is_prefix,
+	    prefix, f->agent != NULL ? f->agent : "", f->since, f->after,
+	    f->limit > 0 ? (int64_t)f->limit : (int64_t)-1);
+	if (r < 0)
+		return r;
+	return db_events_walk(st, fn, arg);
+}
+
+int
+db_events_last(struct db *db, int64_t *ret_id)
+{
+	sqlite3_stmt	*st;
+	int		 r, rc;
+
+	r = db_prepare(db, &st, "SELECT COALESCE(MAX(id), 0) FROM events",
+	    "");
+	if (r < 0)
+		return r;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ret_id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : db_err(rc);
 }
 
 int
@@ -1086,6 +1156,191 @@ db_agent_seen(struct db *db, const char *id, int64_t now)
 	r = db_prepare(db, &st, "UPDATE agents SET last_seen = ? WHERE id = ?",
 	    "is", now, id);
 	return r < 0 ? r : db_agent_change(db, st);
+}
+
+/* ---- admin tokens --------------------------------------------------------- */
+
+#define DB_TOKEN_COLS	"name, role, hash, created"
+
+static void
+db_col_token(sqlite3_stmt *st, struct db_token *t)
+{
+	memset(t, 0, sizeof(*t));
+	db_col_text(st, 0, t->name, sizeof(t->name));
+	db_col_text(st, 1, t->role, sizeof(t->role));
+	db_col_blob(st, 2, t->hash, sizeof(t->hash));
+	t->created = sqlite3_column_int64(st, 3);
+}
+
+int
+db_token_add(struct db *db, const struct db_token *t)
+{
+	sqlite3_stmt	*st;
+	int		 r;
+
+	r = db_prepare(db, &st, "INSERT INTO tokens (" DB_TOKEN_COLS ") "
+	    "VALUES (?, ?, ?, ?)", "ssbi", t->name, t->role, t->hash,
+	    sizeof(t->hash), t->created);
+	return r < 0 ? r : db_step_done(st);
+}
+
+int
+db_token_remove(struct db *db, const char *name)
+{
+	sqlite3_stmt	*st;
+	int		 r;
+
+	r = db_prepare(db, &st, "DELETE FROM tokens WHERE name = ?", "s",
+	    name);
+	if (r < 0)
+		return r;
+	r = db_step_done(st);
+	if (r == 0 && sqlite3_changes(db->h) == 0)
+		r = -ENOENT;
+	return r;
+}
+
+int
+db_token_find(struct db *db, const unsigned char hash[CRYPTO_SHA256_LEN],
+    struct db_token *ret_t)
+{
+	sqlite3_stmt	*st;
+	int		 r, rc;
+
+	r = db_prepare(db, &st, "SELECT " DB_TOKEN_COLS " FROM tokens "
+	    "WHERE hash = ?", "b", hash, (size_t)CRYPTO_SHA256_LEN);
+	if (r < 0)
+		return r;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		db_col_token(st, ret_t);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
+	return rc == SQLITE_ROW ? 0 : db_err(rc);
+}
+
+int
+db_tokens(struct db *db, struct db_token **ret_t, size_t *ret_n)
+{
+	sqlite3_stmt	*st;
+	struct db_token	*t = NULL, *nt;
+	size_t		 n = 0;
+	int		 r, rc;
+
+	r = db_prepare(db, &st, "SELECT " DB_TOKEN_COLS " FROM tokens "
+	    "ORDER BY name", "");
+	if (r < 0)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		nt = realloc(t, (n + 1) * sizeof(*t));
+		if (nt == NULL) {
+			free(t);
+			sqlite3_finalize(st);
+			return -ENOMEM;
+		}
+		t = nt;
+		db_col_token(st, &t[n++]);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free(t);
+		return db_err(rc);
+	}
+	*ret_t = t;
+	*ret_n = n;
+	return 0;
+}
+
+/* ---- schedules -------------------------------------------------------------- */
+
+static void
+db_col_schedule(sqlite3_stmt *st, struct db_schedule *s)
+{
+	memset(s, 0, sizeof(*s));
+	db_col_text(st, 0, s->target, sizeof(s->target));
+	db_col_text(st, 1, s->schedule, sizeof(s->schedule));
+	s->at_startup = sqlite3_column_int64(st, 2) != 0;
+}
+
+int
+db_schedule_get(struct db *db, const char *target, struct db_schedule *ret_s)
+{
+	sqlite3_stmt	*st;
+	int		 r, rc;
+
+	r = db_prepare(db, &st, "SELECT target, schedule, at_startup FROM "
+	    "schedules WHERE target = ?", "s", target);
+	if (r < 0)
+		return r;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		db_col_schedule(st, ret_s);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
+	return rc == SQLITE_ROW ? 0 : db_err(rc);
+}
+
+int
+db_schedule_set(struct db *db, const struct db_schedule *s)
+{
+	sqlite3_stmt	*st;
+	int		 r;
+
+	r = db_prepare(db, &st, "INSERT INTO schedules (target, schedule, "
+	    "at_startup) VALUES (?, ?, ?) ON CONFLICT (target) DO UPDATE SET "
+	    "schedule = excluded.schedule, at_startup = excluded.at_startup",
+	    "ssi", s->target, s->schedule, (int64_t)(s->at_startup != 0));
+	return r < 0 ? r : db_step_done(st);
+}
+
+int
+db_schedule_remove(struct db *db, const char *target)
+{
+	sqlite3_stmt	*st;
+	int		 r;
+
+	r = db_prepare(db, &st, "DELETE FROM schedules WHERE target = ?", "s",
+	    target);
+	if (r < 0)
+		return r;
+	r = db_step_done(st);
+	if (r == 0 && sqlite3_changes(db->h) == 0)
+		r = -ENOENT;
+	return r;
+}
+
+int
+db_schedules(struct db *db, struct db_schedule **ret_s, size_t *ret_n)
+{
+	sqlite3_stmt		*st;
+	struct db_schedule	*v = NULL, *nv;
+	size_t			 n = 0;
+	int			 r, rc;
+
+	r = db_prepare(db, &st, "SELECT target, schedule, at_startup FROM "
+	    "schedules ORDER BY target", "");
+	if (r < 0)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		nv = realloc(v, (n + 1) * sizeof(*v));
+		if (nv == NULL) {
+			free(v);
+			sqlite3_finalize(st);
+			return -ENOMEM;
+		}
+		v = nv;
+		db_col_schedule(st, &v[n++]);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return db_err(rc);
+	}
+	*ret_s = v;
+	*ret_n = n;
+	return 0;
 }
 
 /* ---- downstreams ------------------------------------------------------- */

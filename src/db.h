@@ -157,10 +157,87 @@ int	 db_event_add_agent(struct db *db, const char *kind, const char *agent,
 /* Calls fn for each event at or after `since` (unix time), oldest
  * first. fn must not use db; a non-zero return stops the walk and is
  * returned. */
-/* Removes events older than `before` (unix time); the count or -errno. */
-int	 db_events_prune(struct db *db, int64_t before);
 int	 db_events(struct db *db, int64_t since,
 	    int (*fn)(void *arg, const struct db_event *e), void *arg);
+/* Removes events older than `before` (unix time); the count or -errno. */
+int	 db_events_prune(struct db *db, int64_t before);
+
+/*
+ * Events picked by a filter, oldest first, each passed to fn as
+ * db_events does. kind is an exact kind, or a prefix ending in '*'
+ * ("sync-*"). With a limit, the oldest `limit` that match, or with
+ * `newest` the newest `limit` (still oldest first): a console shows the
+ * last events, then asks for those after the last id it has.
+ */
+struct db_event_filter {
+	const char	*kind;		/* NULL: any */
+	const char	*agent;		/* NULL: any */
+	int64_t		 since;		/* unix time; 0: any */
+	int64_t		 after;		/* ids greater than this; 0: any */
+	size_t		 limit;		/* 0: every match */
+	int		 newest;
+};
+
+int	 db_events_query(struct db *db, const struct db_event_filter *f,
+	    int (*fn)(void *arg, const struct db_event *e), void *arg);
+/* The id of the newest event; 0 when there is none. Cheap: a server
+ * asks every tick while a client waits for events. */
+int	 db_events_last(struct db *db, int64_t *ret_id);
+
+/*
+ * Admin tokens (admin.h): a name, a role ("admin" or "viewer") and the
+ * hash of the token (crypto_token_hash with ADMIN_TOKEN_LABEL); the
+ * token itself is never stored. A server looks a token up at each
+ * request, so a change is in force at once. Names and roles are the
+ * caller's to check.
+ */
+#define DB_TOKEN_NAME_MAX	64
+#define DB_TOKEN_ROLE_MAX	8
+
+struct db_token {
+	char		 name[DB_TOKEN_NAME_MAX + 1];
+	char		 role[DB_TOKEN_ROLE_MAX + 1];
+	unsigned char	 hash[CRYPTO_SHA256_LEN];
+	int64_t		 created;	/* unix time */
+};
+
+/* 0, -EEXIST (the name, or the hash, is taken). */
+int	 db_token_add(struct db *db, const struct db_token *t);
+/* 0, -ENOENT (no such name). */
+int	 db_token_remove(struct db *db, const char *name);
+/* The token whose hash this is. 0, -ENOENT. */
+int	 db_token_find(struct db *db, const unsigned char hash[CRYPTO_SHA256_LEN],
+	    struct db_token *ret_t);
+/* Every token, by name. *ret_t is the caller's (free()). */
+int	 db_tokens(struct db *db, struct db_token **ret_t, size_t *ret_n);
+
+/*
+ * Schedules set at run time, each overriding a configured one: target
+ * "upstream" is this server's own sync from its upstream ([upstream]
+ * schedule and sync_at_startup); "downstream/NAME" the schedule handed
+ * to the downstream mirror NAME. The text is a schedule as
+ * conf_schedule_parse reads it ("every 30m", "daily 02:00", "weekly mon
+ * 02:00"); it is the writer's to check, and a reader ignores a row whose
+ * text does not parse.
+ */
+#define DB_SCHEDULE_TARGET_MAX	(MANIFEST_NAME_MAX + 16)
+#define DB_SCHEDULE_TEXT_MAX	32
+
+struct db_schedule {
+	char		 target[DB_SCHEDULE_TARGET_MAX + 1];
+	char		 schedule[DB_SCHEDULE_TEXT_MAX + 1];
+	int		 at_startup;	/* 0 or 1 */
+};
+
+/* 0, -ENOENT (no row: the configured default applies). */
+int	 db_schedule_get(struct db *db, const char *target,
+	    struct db_schedule *ret_s);
+/* Adds or replaces the row of s->target. 0 or -errno. */
+int	 db_schedule_set(struct db *db, const struct db_schedule *s);
+/* 0, -ENOENT. */
+int	 db_schedule_remove(struct db *db, const char *target);
+/* Every row, by target. *ret_s is the caller's (free()). */
+int	 db_schedules(struct db *db, struct db_schedule **ret_s, size_t *ret_n);
 
 
 /*

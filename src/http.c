@@ -1,5 +1,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -11,6 +12,7 @@
 
 #include "addr.h"
 #include "buf.h"
+#include "fs.h"
 #include "http.h"
 #include "log.h"
 #include "banned.h"
@@ -25,6 +27,8 @@ struct http_server {
 	http_handler		 handler;
 	void			*ctx;
 	size_t			 body_max;
+	void			(*body_plan)(void *, struct http_request *,
+				    struct http_body_plan *);
 	void			(*observe)(void *ctx,
 				    const struct http_request *req,
 				    unsigned status, uint64_t bytes);
@@ -72,8 +76,12 @@ struct http_request {
  * ends. The marker tells it from a waiter. */
 struct http_body {
 	int		*marker;	/* &http_reading */
-	struct buf	 b;
+	struct buf	 b;		/* in memory, when fd < 0 */
+	int		 fd;		/* a file sink, or -1 */
+	uint64_t	 size;		/* bytes in the file */
+	uint64_t	 max;
 	int		 too_big;
+	int		 failed;	/* errno of a write to the file */
 };
 
 /* The markers of *con_cls between the first call and the reply. */
@@ -162,8 +170,84 @@ http_body_free(struct http_body *b)
 {
 	if (b == NULL)
 		return;
+	if (b->fd >= 0)
+		close(b->fd);
 	buf_release(&b->b);
 	free(b);
+}
+
+/* The first call of a request with a body: how it is read (a plan), or
+ * an answer at once. MHD_NO when out of memory. */
+static enum MHD_Result
+http_body_start(struct http_server *s, struct http_request *req,
+    struct MHD_Connection *c, void **con_cls)
+{
+	struct http_body_plan	 plan;
+	struct http_body	*b;
+	long long		 cl;
+
+	plan.max = s->body_max;
+	plan.dir = NULL;
+	if (s->body_plan != NULL)
+		s->body_plan(s->ctx, req, &plan);
+	if (req->replied)
+		return MHD_YES;		/* refused: the connection closes */
+	if (plan.max == 0) {
+		*con_cls = &http_with_body;
+		return MHD_YES;
+	}
+	cl = http_content_length(c);
+	if (cl >= 0 && (uint64_t)cl > plan.max) {
+		/* answered now, so the connection closes unread */
+		http_reply_error(req, 413, "payload_too_large",
+		    "the request body is over the limit");
+		return MHD_YES;
+	}
+	b = calloc(1, sizeof(*b));
+	if (b == NULL)
+		return MHD_NO;
+	b->marker = &http_reading;
+	b->fd = -1;
+	b->max = plan.max;
+	if (plan.dir != NULL) {
+		b->fd = open(plan.dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (b->fd < 0) {
+			log_warn("cannot make a file for a request body in "
+			    "'%s': %s", plan.dir, strerror(errno));
+			free(b);
+			http_reply_error(req, 507, "insufficient_storage",
+			    "the server cannot store the request body");
+			return MHD_YES;
+		}
+	} else
+		buf_init(&b->b, plan.max > SIZE_MAX ? SIZE_MAX :
+		    (size_t)plan.max);
+	*con_cls = b;
+	return MHD_YES;
+}
+
+/* Takes n more bytes of a body. */
+static void
+http_body_take(struct http_body *b, const char *p, size_t n)
+{
+	int	 e;
+
+	if (b->too_big || b->failed)
+		return;			/* read and dropped */
+	if (b->fd < 0) {
+		if (buf_append(&b->b, p, n) < 0)
+			b->too_big = 1;
+		return;
+	}
+	if (n > b->max - b->size) {
+		b->too_big = 1;
+		return;
+	}
+	e = fs_write_all(b->fd, p, n);
+	if (e < 0)
+		b->failed = -e;
+	else
+		b->size += n;
 }
 
 static enum MHD_Result
@@ -190,36 +274,26 @@ http_access(void *cls, struct MHD_Connection *c, const char *url,
 			*con_cls = &http_seen;
 			return MHD_YES;
 		}
-		if (s->body_max == 0) {
-			*con_cls = &http_with_body;
-			return MHD_YES;
-		}
-		if (http_content_length(c) > (long long)s->body_max) {
-			/* answered now, so the connection closes unread */
-			http_reply_error(&req, 413, "payload_too_large",
-			    "the request body is over the limit");
-			return MHD_YES;
-		}
-		b = calloc(1, sizeof(*b));
-		if (b == NULL)
-			return MHD_NO;
-		b->marker = &http_reading;
-		buf_init(&b->b, s->body_max);
-		*con_cls = b;
-		return MHD_YES;
+		return http_body_start(s, &req, c, con_cls);
 	}
 	if (http_is_body(*con_cls)) {
 		b = *con_cls;
 		if (*upload_data_size > 0) {
-			if (!b->too_big && buf_append(&b->b, upload_data,
-			    *upload_data_size) < 0)
-				b->too_big = 1;
+			http_body_take(b, upload_data, *upload_data_size);
 			*upload_data_size = 0;
 			return MHD_YES;
 		}
 		if (b->too_big) {
 			http_reply_error(&req, 413, "payload_too_large",
 			    "the request body is over the limit");
+			return MHD_YES;
+		}
+		if (b->failed != 0 || (b->fd >= 0 &&
+		    lseek(b->fd, 0, SEEK_SET) < 0)) {
+			log_warn("cannot store a request body: %s",
+			    strerror(b->failed != 0 ? b->failed : errno));
+			http_reply_error(&req, 507, "insufficient_storage",
+			    "the server cannot store the request body");
 			return MHD_YES;
 		}
 		req.body = b;
@@ -401,6 +475,7 @@ http_server_start(const struct http_config *c, http_handler h, void *ctx,
 	s->handler = h;
 	s->ctx = ctx;
 	s->body_max = c->body_max;
+	s->body_plan = c->body_plan;
 	s->observe = c->observe;
 	pthread_mutex_init(&s->wlock, NULL);
 	flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
@@ -504,12 +579,21 @@ http_is_head(const struct http_request *req)
 const char *
 http_body(const struct http_request *req, size_t *ret_len)
 {
-	if (req->body == NULL) {
+	if (req->body == NULL || req->body->fd >= 0) {
 		*ret_len = 0;
 		return "";
 	}
 	*ret_len = req->body->b.len;
 	return req->body->b.len > 0 ? req->body->b.ptr : "";
+}
+
+int
+http_body_fd(const struct http_request *req, uint64_t *ret_size)
+{
+	if (req->body == NULL || req->body->fd < 0)
+		return -ENOENT;
+	*ret_size = req->body->size;
+	return req->body->fd;
 }
 
 void

@@ -24,6 +24,7 @@
 struct http_server;
 struct http_request;
 struct http_response;
+struct http_body_plan;
 
 struct http_config {
 	const char	*listen[HTTP_LISTEN_MAX];	/* "[::]:8080", ... */
@@ -36,6 +37,10 @@ struct http_config {
 	 * before the handler is called; a larger one gets 413 and
 	 * Connection: close. 0: no request takes a body. */
 	size_t		 body_max;
+	/* when not NULL, chooses for each request with a body how it is
+	 * read (see http_body_plan); body_max is the plan it is given */
+	void		(*body_plan)(void *ctx, struct http_request *req,
+			    struct http_body_plan *plan);
 	/* When not NULL, called with the handler's ctx once for each
 	 * answer queued by an http_reply function (this module's own
 	 * refusals, such as 413, too), on the replying thread: the status
@@ -43,6 +48,26 @@ struct http_config {
 	 * quick and take no lock that a handler holds while replying. */
 	void		(*observe)(void *ctx, const struct http_request *req,
 			    unsigned status, uint64_t bytes);
+};
+
+/*
+ * How a request's body is read, chosen from its method, path and
+ * headers before its first byte (the handler's ctx and the request are
+ * given; the request's body is not there yet): whole into memory up to
+ * max bytes, or, with dir set,
+ * streamed into an unnamed temporary file (O_TMPFILE) in that directory
+ * up to max bytes, for uploads larger than memory should hold; the
+ * handler reads it with http_body_fd, and it is gone when the request
+ * ends. A larger body gets 413 (at once when Content-Length says so);
+ * a file that cannot be created or written, 507. dir must outlive the
+ * server. The planner may also refuse the request at once, before its
+ * body is read (a wrong credential, say), by replying to it with
+ * http_reply or http_reply_error: the handler is then not called, and
+ * the connection is closed.
+ */
+struct http_body_plan {
+	uint64_t	 max;		/* 0: no body taken (413) */
+	const char	*dir;		/* NULL: in memory (max fits size_t) */
 };
 
 /* Called on a pool thread for each request; must call one of the
@@ -64,8 +89,14 @@ const char *http_path(const struct http_request *req);	/* no query */
 int	 http_is_head(const struct http_request *req);
 const char *http_header(const struct http_request *req, const char *name);
 const char *http_query(const struct http_request *req, const char *name);
-/* The request body (NUL-terminated after len bytes; "" when none). */
+/* The request body (NUL-terminated after len bytes; "" when none, or
+ * when it went to a file). */
 const char *http_body(const struct http_request *req, size_t *ret_len);
+/* The file a body was streamed into (a file sink, see http_body_plan),
+ * positioned at its start, and its size. The descriptor stays the
+ * request's (do not close it). -ENOENT when the body is not in a file
+ * (no body, or read into memory). */
+int	 http_body_fd(const struct http_request *req, uint64_t *ret_size);
 /* The peer's address as text ("127.0.0.1", "::1"); "" when unknown. */
 void	 http_peer(const struct http_request *req, char out[HTTP_ADDR_MAX]);
 

@@ -11,10 +11,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "agents.h"
 #include "cmd_delta.h"
 #include "license.h"
 #include "log.h"
+#include "remote.h"
 #include "report.h"
 #include "repo.h"
 #include "serve.h"
@@ -28,23 +30,25 @@ static const char usage_text[] =
 "usage: cascade COMMAND [-d DIR] [options]\n"
 "\n"
 "  init    [-d DIR] [--channel NAME] [--key SECRET_KEY]\n"
-"                     create a data directory and the channel's key pair\n"
+"                     create a data directory, the channel's key pair\n"
+"                     and the admin token DIR/admin.token\n"
 "  keygen  -o PREFIX   write a new minisign key pair PREFIX.pub, PREFIX.key\n"
 "  publish [-d DIR] COMPONENT FILE [--kind K] [--edition E] [--version N]\n"
 "                     publish FILE as the next version of COMPONENT\n"
 "  serve   [-d DIR] [--listen ADDR]...\n"
 "                     serve the repository over HTTP ([::]:8080)\n"
 "  status  [-d DIR]   show the channels and components\n"
-"  sync    [-d DIR] [--now]\n"
+"  sync    [-d DIR] [--now [--json]]\n"
 "                     sync from the upstream now (--now: ask the server)\n"
 "  license add    [-d DIR] KEY --edition E [--username U --password P]\n"
 "  license list   [-d DIR]\n"
 "  license remove [-d DIR] KEY\n"
 "                     manage who may download (--password - reads stdin)\n"
-"  agents  [-d DIR] [--json]\n"
+"  agents  [-d DIR] [--json] [--state S] [--group G]\n"
 "                     the enrolled agents, each with its state\n"
 "  agents  [-d DIR] license ID | unlicense ID | group ID NAME | remove ID\n"
 "                     license a pending agent, move it, remove it\n"
+"  agents  notify ID  ask an agent to sync now (a running server)\n"
 "  downstreams [-d DIR] [--json]\n"
 "                     the mirrors that sync from this server, each with its state\n"
 "  downstreams [-d DIR] run NAME | remove NAME\n"
@@ -53,13 +57,21 @@ static const char usage_text[] =
 "                     the schedule a downstream syncs on (handed to it)\n"
 "  report files [-d DIR] [--json] [--downstream NAME]\n"
 "                     what each downstream lacks or holds out of date\n"
-"  events  [-d DIR] [--since TIME]\n"
-"                     the event history (TIME: 2026-11-22T10:00:00Z or 24h)\n"
+"  events  [-d DIR] [--since TIME] [--kind K] [--agent ID] [--json]\n"
+"                     the event history (TIME: 2026-11-22T10:00:00Z or 24h;\n"
+"                     K: a kind, or a prefix and '*': sync-*)\n"
+"  token create [-d DIR] NAME [--role admin|viewer]\n"
+"  token list   [-d DIR]\n"
+"  token revoke [-d DIR] NAME\n"
+"                     tokens of the admin API (create prints the token)\n"
 "  verify  [-d DIR]   check every object, signature and reference\n"
 "  gc      [-d DIR]   remove what retention no longer keeps\n"
 "  diff    OLD NEW DELTA [--level N]   make a delta (a zstd frame)\n"
 "  patch   OLD DELTA NEW [--size N]    apply a delta\n"
 "\n"
+"\n"
+"agents, events and sync --now take --server URL --token FILE instead of\n"
+"-d DIR: the same through a running server's admin API.\n"
 "DIR defaults to ./var. See docs/ for the formats and configuration.\n";
 
 static int
@@ -73,8 +85,9 @@ usage(void)
 enum { OPT_CHANNEL = 256, OPT_KEY, OPT_KIND, OPT_EDITION, OPT_VERSION,
 	OPT_NOW, OPT_LISTEN };
 
-/* ... and those of license and events */
-enum { OPT_USERNAME = 512, OPT_PASSWORD, OPT_SINCE };
+/* ... and those of license, events, token and the remote commands */
+enum { OPT_USERNAME = 512, OPT_PASSWORD, OPT_SINCE, OPT_AGENT, OPT_JSON,
+	OPT_ROLE, OPT_SERVER, OPT_TOKEN };
 
 static const struct option long_opts[] = {
 	{ "dir", required_argument, NULL, 'd' },
@@ -88,6 +101,11 @@ static const struct option long_opts[] = {
 	{ "username", required_argument, NULL, OPT_USERNAME },
 	{ "password", required_argument, NULL, OPT_PASSWORD },
 	{ "since", required_argument, NULL, OPT_SINCE },
+	{ "agent", required_argument, NULL, OPT_AGENT },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "role", required_argument, NULL, OPT_ROLE },
+	{ "server", required_argument, NULL, OPT_SERVER },
+	{ "token", required_argument, NULL, OPT_TOKEN },
 	{ "output", required_argument, NULL, 'o' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -108,6 +126,12 @@ struct args {
 	const char	*username;
 	const char	*password;	/* "-": read from stdin */
 	const char	*since;
+	const char	*agent;
+	int		 json;
+	const char	*role;
+	const char	*server;
+	const char	*token;
+	int		 dir_set;
 	char		**pos;		/* positional arguments */
 	int		 npos;
 };
@@ -140,7 +164,7 @@ args_parse(int argc, char **argv, const char *cmd, const int *allowed,
 			return 2;
 		}
 		switch (c) {
-		case 'd': a->dir = optarg; break;
+		case 'd': a->dir = optarg; a->dir_set = 1; break;
 		case 'o': a->output = optarg; break;
 		case OPT_CHANNEL: a->channel = optarg; break;
 		case OPT_KEY: a->key = optarg; break;
@@ -158,6 +182,11 @@ args_parse(int argc, char **argv, const char *cmd, const int *allowed,
 		case OPT_USERNAME: a->username = optarg; break;
 		case OPT_PASSWORD: a->password = optarg; break;
 		case OPT_SINCE: a->since = optarg; break;
+		case OPT_AGENT: a->agent = optarg; break;
+		case OPT_JSON: a->json = 1; break;
+		case OPT_ROLE: a->role = optarg; break;
+		case OPT_SERVER: a->server = optarg; break;
+		case OPT_TOKEN: a->token = optarg; break;
 		case OPT_LISTEN:
 			if (a->nlisten == CONF_LISTEN_MAX) {
 				log_error("at most %d --listen addresses",
@@ -170,26 +199,42 @@ args_parse(int argc, char **argv, const char *cmd, const int *allowed,
 	}
 	a->pos = argv + optind;
 	a->npos = argc - optind;
+	if ((a->server == NULL) != (a->token == NULL) ||
+	    (a->server != NULL && a->dir_set)) {
+		log_error("%s: either -d DIR, or --server URL with --token "
+		    "FILE", cmd);
+		return 2;
+	}
 	return 0;
 }
+
+static int	 open_repo(struct repo *, const char *);
 
 static int
 cmd_init(int argc, char **argv)
 {
 	static const int allowed[] = { 'd', OPT_CHANNEL, OPT_KEY, 0 };
 	struct args	 a;
-	int		 r;
+	struct repo	 r;
+	int		 e;
 
-	r = args_parse(argc, argv, "init", allowed, &a);
-	if (r != 0)
-		return r;
+	e = args_parse(argc, argv, "init", allowed, &a);
+	if (e != 0)
+		return e;
 	if (a.npos != 0)
 		return usage();
 	if (repo_init(a.dir, a.channel ? a.channel : "main", a.key) < 0)
 		return 1;
-	printf("initialised '%s' (channel '%s', public key %s/keys/%s.pub)\n",
-	    a.dir, a.channel ? a.channel : "main", a.dir,
-	    a.channel ? a.channel : "main");
+	if (open_repo(&r, a.dir) != 0)
+		return 1;
+	e = admin_token_bootstrap(a.dir, r.db, NULL);
+	repo_close(&r);
+	if (e < 0)
+		return log_errno(e, "cannot write the admin token '%s/%s'",
+		    a.dir, ADMIN_TOKEN_FILE), 1;
+	printf("initialised '%s' (channel '%s', public key %s/keys/%s.pub, "
+	    "admin token %s/%s)\n", a.dir, a.channel ? a.channel : "main",
+	    a.dir, a.channel ? a.channel : "main", a.dir, ADMIN_TOKEN_FILE);
 	return 0;
 }
 
@@ -483,10 +528,42 @@ cmd_serve(int argc, char **argv)
 /* A request file the running server takes within a tick. */
 #define SYNC_REQUEST_WAIT	10	/* seconds */
 
+/* sync --now through a running server's admin API. */
+static int
+sync_now_remote(const struct args *a)
+{
+	struct remote	*rm = NULL;
+	struct buf	 out;
+	long		 status = 0;
+	int		 rc = 1;
+
+	if (remote_open(a->server, a->token, &rm) < 0)
+		return 1;
+	buf_init(&out, REMOTE_ANSWER_MAX);
+	if (remote_request(rm, "POST", "v1/admin/sync", NULL, 0, &out,
+	    &status) < 0)
+		goto out;
+	if (status != 202) {
+		rc = remote_fail(rm, "ask for a sync", status, &out);
+		goto out;
+	}
+	if (a->json)
+		fwrite(out.ptr, 1, out.len, stdout);
+	else
+		printf("sync requested from the server at '%s'\n",
+		    remote_url(rm));
+	rc = 0;
+out:
+	buf_release(&out);
+	remote_close(rm);
+	return rc;
+}
+
 static int
 cmd_sync(int argc, char **argv)
 {
-	static const int allowed[] = { 'd', OPT_NOW, 0 };
+	static const int allowed[] = { 'd', OPT_NOW, OPT_JSON, OPT_SERVER,
+	    OPT_TOKEN, 0 };
 	struct sync_result	 res;
 	struct args		 a;
 	struct repo		 r;
@@ -498,10 +575,22 @@ cmd_sync(int argc, char **argv)
 		return e;
 	if (a.npos != 0)
 		return usage();
+	if ((a.server != NULL || a.json) && !a.now) {
+		log_error("sync: --server and --json go with --now (a running "
+		    "server syncs)");
+		return 2;
+	}
+	if (a.server != NULL)
+		return sync_now_remote(&a);
 	if (open_repo(&r, a.dir) != 0)
 		return 1;
 	if (a.now) {
 		/* ask the running server, which owns the schedule */
+		if (r.conf.upstream.url[0] == '\0') {
+			repo_close(&r);
+			return log_error("'%s' has no [upstream] to sync "
+			    "from", a.dir), 1;
+		}
 		e = fs_path(path, sizeof(path), "%s/sync.request", a.dir);
 		if (e == 0)
 			e = fs_write_atomic(path, "now\n", 4, 0644);
@@ -510,8 +599,11 @@ cmd_sync(int argc, char **argv)
 			return log_errno(e, "cannot write '%s'", path), 1;
 		for (i = 0; i < SYNC_REQUEST_WAIT * 20; i++) {
 			if (fs_exists(path) == 0) {
-				printf("sync requested from the server on "
-				    "'%s'\n", a.dir);
+				if (a.json)
+					printf("{\"queued\": true}\n");
+				else
+					printf("sync requested from the server "
+					    "on '%s'\n", a.dir);
 				return 0;
 			}
 			usleep(50000);
@@ -750,12 +842,32 @@ print_clean(const char *s)
 		putchar((unsigned char)*s < ' ' || *s == 0x7f ? '?' : *s);
 }
 
+/* How events are printed: one line each, or a JSON array as the admin
+ * API writes it. */
+struct events_out {
+	int		 json;
+	size_t		 n;
+	struct buf	 b;	/* one JSON item */
+};
+
 static int
 print_event(void *arg, const struct db_event *e)
 {
-	char	 t[TS_LEN + 1];
+	struct events_out	*o = arg;
+	char			 t[TS_LEN + 1];
+	int			 r;
 
-	(void)arg;
+	if (o->json) {
+		buf_reset(&o->b);
+		r = admin_json_next(&o->b, o->n);
+		if (r == 0)
+			r = admin_event_json(&o->b, e);
+		if (r < 0)
+			return r;
+		fwrite(o->b.ptr, 1, o->b.len, stdout);
+		o->n++;
+		return 0;
+	}
 	ts_format((time_t)e->time, t);
 	printf("%s ", t);
 	print_clean(e->kind);
@@ -766,18 +878,146 @@ print_event(void *arg, const struct db_event *e)
 	printf(" ");
 	print_clean(e->detail);
 	printf("\n");
+	o->n++;
 	return 0;
+}
+
+static void
+print_events_end(struct events_out *o)
+{
+	if (!o->json)
+		return;
+	buf_reset(&o->b);
+	if (admin_json_end(&o->b, o->n) == 0)
+		fwrite(o->b.ptr, 1, o->b.len, stdout);
+}
+
+/* One event of the admin API's list, printed as a local one is. */
+static int
+events_row(void *arg, const struct manifest_field *f, size_t n)
+{
+	struct events_out	*o = arg;
+	struct db_event		*e;
+	uint64_t		 id;
+	time_t			 t;
+	int			 r;
+
+	(void)n;
+	if (ts_parse_u64(f[0].value, 1, INT64_MAX, &id) < 0 ||
+	    ts_parse(f[1].value, strlen(f[1].value), &t) < 0)
+		return -EBADMSG;
+	e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return -ENOMEM;
+	e->id = (int64_t)id;
+	e->time = (int64_t)t;
+	snprintf(e->kind, sizeof(e->kind), "%s", f[2].value);
+	snprintf(e->channel, sizeof(e->channel), "%s", f[3].value);
+	snprintf(e->agent, sizeof(e->agent), "%s", f[4].value);
+	snprintf(e->detail, sizeof(e->detail), "%s", f[5].value);
+	r = print_event(o, e);
+	free(e);
+	return r == 0 ? 0 : r;
+}
+
+/* The events through a running server's admin API, page by page. */
+static int
+events_remote(const struct args *a, int64_t since, struct events_out *o)
+{
+	char			 id[32], tm[TS_LEN + 2], kind[DB_EVENT_KIND_MAX + 2];
+	char			 ch[MANIFEST_NAME_MAX + 1];
+	char			 ag[MANIFEST_AGENT_ID_MAX + 1];
+	char			 detail[DB_EVENT_DETAIL_MAX + 1], err[256];
+	char			 t[TS_LEN + 1];
+	struct manifest_field	 f[] = {
+		{ "id", MANIFEST_FIELD_INT, id, sizeof(id), 0 },
+		{ "time", MANIFEST_FIELD_STRING, tm, sizeof(tm), 0 },
+		{ "kind", MANIFEST_FIELD_STRING, kind, sizeof(kind), 0 },
+		{ "channel", MANIFEST_FIELD_STRING, ch, sizeof(ch), 0 },
+		{ "agent", MANIFEST_FIELD_STRING, ag, sizeof(ag), 0 },
+		{ "detail", MANIFEST_FIELD_STRING, detail, sizeof(detail), 0 },
+	};
+	struct remote		*rm = NULL;
+	struct buf		 path, out;
+	size_t			 before;
+	long			 status = 0;
+	int64_t			 after = 0;
+	int			 e, rc = 1;
+
+	if (remote_open(a->server, a->token, &rm) < 0)
+		return 1;
+	buf_init(&path, 1024);
+	buf_init(&out, REMOTE_ANSWER_MAX);
+	for (;;) {
+		buf_reset(&path);
+		buf_reset(&out);
+		e = buf_printf(&path, "v1/admin/events?limit=%d&after=%lld",
+		    ADMIN_EVENTS_LIMIT_MAX, (long long)after);
+		if (e == 0 && a->kind != NULL)
+			e = buf_puts(&path, "&kind=");
+		if (e == 0 && a->kind != NULL)
+			e = remote_query_escape(&path, a->kind);
+		if (e == 0 && a->agent != NULL)
+			e = buf_puts(&path, "&agent=");
+		if (e == 0 && a->agent != NULL)
+			e = remote_query_escape(&path, a->agent);
+		if (e == 0 && since > 0) {
+			ts_format((time_t)since, t);
+			e = buf_puts(&path, "&since=");
+			if (e == 0)
+				e = remote_query_escape(&path, t);
+		}
+		if (e < 0) {
+			log_errno(e, "cannot ask for the events");
+			break;
+		}
+		if (remote_request(rm, "GET", path.ptr, NULL, 0, &out,
+		    &status) < 0)
+			break;
+		if (status != 200) {
+			remote_fail(rm, "read the events", status, &out);
+			break;
+		}
+		before = o->n;
+		err[0] = '\0';
+		e = manifest_rows_parse(out.ptr != NULL ? out.ptr : "",
+		    out.len, REMOTE_ANSWER_MAX, f, sizeof(f) / sizeof(f[0]),
+		    events_row, o, err, sizeof(err));
+		if (e < 0) {
+			log_error("cannot read the events '%s' listed: %s",
+			    remote_url(rm), err[0] != '\0' ? err :
+			    log_strerror(e));
+			break;
+		}
+		if (o->n - before < ADMIN_EVENTS_LIMIT_MAX) {
+			rc = 0;
+			break;
+		}
+		/* the last id of this page: where the next one starts */
+		if (ts_parse_u64(id, 1, INT64_MAX, (uint64_t *)&after) < 0)
+			break;
+	}
+	if (rc == 0)
+		print_events_end(o);
+	buf_release(&path);
+	buf_release(&out);
+	remote_close(rm);
+	return rc;
 }
 
 static int
 cmd_events(int argc, char **argv)
 {
-	static const int allowed[] = { 'd', OPT_SINCE, 0 };
-	struct args	 a;
-	struct repo	 r;
-	time_t		 t;
-	int64_t		 since = 0, back;
-	int		 e;
+	static const int allowed[] = { 'd', OPT_SINCE, OPT_KIND, OPT_AGENT,
+	    OPT_JSON, OPT_SERVER, OPT_TOKEN, 0 };
+	struct db_event_filter	 f;
+	struct events_out	 o;
+	struct args		 a;
+	struct repo		 r;
+	time_t			 t;
+	int64_t			 since = 0, back;
+	size_t			 klen;
+	int			 e;
 
 	e = args_parse(argc, argv, "events", allowed, &a);
 	if (e != 0)
@@ -796,13 +1036,142 @@ cmd_events(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (open_repo(&r, a.dir) != 0)
+	klen = a.kind != NULL ? strlen(a.kind) : 0;
+	if (a.kind != NULL && (klen == 0 || klen > DB_EVENT_KIND_MAX + 1)) {
+		log_error("bad --kind '%s'", a.kind);
+		return 2;
+	}
+	if (a.agent != NULL && (strlen(a.agent) != MANIFEST_AGENT_ID_MAX ||
+	    strspn(a.agent, "0123456789abcdef") != MANIFEST_AGENT_ID_MAX)) {
+		log_error("bad --agent '%s': an agent id, 32 hex digits",
+		    a.agent);
+		return 2;
+	}
+	memset(&o, 0, sizeof(o));
+	o.json = a.json;
+	buf_init(&o.b, 2 * DB_EVENT_DETAIL_MAX + 4096);
+	if (a.server != NULL) {
+		e = events_remote(&a, since, &o);
+		buf_release(&o.b);
+		return e;
+	}
+	if (open_repo(&r, a.dir) != 0) {
+		buf_release(&o.b);
 		return 1;
-	e = db_events(r.db, since, print_event, NULL);
+	}
+	memset(&f, 0, sizeof(f));
+	f.kind = a.kind;
+	f.agent = a.agent;
+	f.since = since;
+	e = db_events_query(r.db, &f, print_event, &o);
 	repo_close(&r);
+	if (e == 0)
+		print_events_end(&o);
+	buf_release(&o.b);
 	if (e < 0)
 		return log_errno(e, "cannot read the events of '%s'", a.dir), 1;
 	return 0;
+}
+
+/* `cascade token create|list|revoke`: the admin API's tokens, on the
+ * data directory only (a token does not make tokens). */
+static int
+cmd_token(int argc, char **argv)
+{
+	static const int allowed[] = { 'd', OPT_ROLE, OPT_JSON, 0 };
+	struct db_token	*all = NULL;
+	struct args	 a;
+	struct repo	 r;
+	struct buf	 b;
+	char		 token[ADMIN_TOKEN_HEX + 1], created[TS_LEN + 1];
+	const char	*sub;
+	size_t		 n = 0, i;
+	int		 e, rc = 1;
+
+	if (argc < 2)
+		return usage();
+	sub = argv[1];
+	e = args_parse(argc - 1, argv + 1, "token", allowed, &a);
+	if (e != 0)
+		return e;
+	if (strcmp(sub, "create") != 0 && strcmp(sub, "list") != 0 &&
+	    strcmp(sub, "revoke") != 0) {
+		log_error("unknown token command '%s' (create, list, revoke)",
+		    sub);
+		return usage();
+	}
+	if (a.npos != (strcmp(sub, "list") == 0 ? 0 : 1))
+		return usage();
+	if ((a.role != NULL && strcmp(sub, "create") != 0) ||
+	    (a.json && strcmp(sub, "list") != 0)) {
+		log_error("token %s: option does not apply", sub);
+		return 2;
+	}
+	if (a.role != NULL && !admin_valid_role(a.role)) {
+		log_error("bad --role '%s': admin or viewer", a.role);
+		return 2;
+	}
+	if (a.npos == 1 && !admin_valid_token_name(a.pos[0])) {
+		log_error("bad token name '%s': 1 to %d of a-z, 0-9, '.', '_', "
+		    "'-'", a.pos[0], DB_TOKEN_NAME_MAX);
+		return 2;
+	}
+	if (open_repo(&r, a.dir) != 0)
+		return 1;
+	if (strcmp(sub, "create") == 0) {
+		e = admin_token_create(r.db, a.pos[0], a.role != NULL ?
+		    a.role : "admin", "'cascade token'", token);
+		if (e == -EEXIST)
+			log_error("token '%s' exists already in '%s' (revoke "
+			    "it first)", a.pos[0], a.dir);
+		else if (e < 0)
+			log_errno(e, "cannot create token '%s'", a.pos[0]);
+		else {
+			/* the only time it is shown */
+			printf("%s\n", token);
+			crypto_wipe(token, sizeof(token));
+			rc = 0;
+		}
+	} else if (strcmp(sub, "revoke") == 0) {
+		e = admin_token_revoke(r.db, a.pos[0], "'cascade token'");
+		if (e == -ENOENT)
+			log_error("no token '%s' in '%s'", a.pos[0], a.dir);
+		else if (e < 0)
+			log_errno(e, "cannot revoke token '%s'", a.pos[0]);
+		else {
+			printf("revoked token '%s'\n", a.pos[0]);
+			rc = 0;
+		}
+	} else {
+		e = db_tokens(r.db, &all, &n);
+		if (e < 0)
+			log_errno(e, "cannot read the tokens of '%s'", a.dir);
+		buf_init(&b, SIZE_MAX / 2);
+		for (i = 0; e == 0 && i < n; i++) {
+			ts_format((time_t)all[i].created, created);
+			if (!a.json) {
+				printf("%-24s %-8s %s\n", all[i].name,
+				    all[i].role, created);
+				continue;
+			}
+			e = admin_json_next(&b, i);
+			if (e == 0)
+				e = buf_printf(&b, "{\"name\": \"%s\", "
+				    "\"role\": \"%s\", \"created\": \"%s\"}",
+				    all[i].name, all[i].role, created);
+		}
+		if (e == 0 && a.json)
+			e = admin_json_end(&b, n);
+		if (e == 0 && a.json)
+			fwrite(b.ptr, 1, b.len, stdout);
+		else if (e == 0 && n == 0)
+			printf("no tokens: the admin API is closed\n");
+		buf_release(&b);
+		free(all);
+		rc = e < 0 ? 1 : 0;
+	}
+	repo_close(&r);
+	return rc;
 }
 
 static const struct {
@@ -819,6 +1188,7 @@ static const struct {
 	{ "gc", cmd_gc },
 	{ "license", cmd_license },
 	{ "events", cmd_events },
+	{ "token", cmd_token },
 	{ "agents", agents_cli },
 	{ "downstreams", report_downstreams_cli },
 	{ "report", report_cli },

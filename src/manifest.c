@@ -1170,6 +1170,136 @@ nomem:
 	return -ENOMEM;
 }
 
+/* ---- admin documents: flat objects, field by field ---------------------- */
+
+/* One member into its field: 0, or -EBADMSG / -E2BIG with err set. */
+static int
+field_take(json_t *obj, struct manifest_field *f, char *err, size_t errsize)
+{
+	json_t		*v = json_object_get(obj, f->name);
+	const char	*s;
+	char		 num[32];
+	int		 n;
+
+	f->present = 0;
+	if (f->size > 0)
+		f->value[0] = '\0';
+	if (v == NULL || json_is_null(v))
+		return 0;
+	switch (f->type) {
+	case MANIFEST_FIELD_STRING:
+		if (!json_is_string(v))
+			return perr(err, errsize, "'%s' must be a string",
+			    f->name);
+		break;
+	case MANIFEST_FIELD_BOOL:
+		if (!json_is_boolean(v))
+			return perr(err, errsize, "'%s' must be true or false",
+			    f->name);
+		break;
+	case MANIFEST_FIELD_INT:
+		if (!json_is_integer(v))
+			return perr(err, errsize, "'%s' must be an integer",
+			    f->name);
+		break;
+	default:
+		if (json_is_object(v) || json_is_array(v))
+			return perr(err, errsize, "'%s' must be a string, a "
+			    "number or a boolean", f->name);
+		break;
+	}
+	if (json_is_string(v)) {
+		s = json_string_value(v);
+		/* a NUL inside would cut the text short: refuse it */
+		if (strlen(s) != json_string_length(v))
+			return perr(err, errsize, "'%s' holds a NUL", f->name);
+	} else if (json_is_integer(v)) {
+		snprintf(num, sizeof(num), "%lld",
+		    (long long)json_integer_value(v));
+		s = num;
+	} else if (json_is_real(v)) {
+		snprintf(num, sizeof(num), "%.17g", json_real_value(v));
+		s = num;
+	} else
+		s = json_is_true(v) ? "true" : "false";
+	n = snprintf(f->value, f->size, "%s", s);
+	if (n < 0 || (size_t)n >= f->size) {
+		perr(err, errsize, "'%s' is longer than %zu bytes", f->name,
+		    f->size > 0 ? f->size - 1 : 0);
+		return -E2BIG;
+	}
+	f->present = 1;
+	return 0;
+}
+
+static int
+fields_take(json_t *obj, struct manifest_field *f, size_t n, char *err,
+    size_t errsize)
+{
+	size_t	 i;
+	int	 r;
+
+	for (i = 0; i < n; i++) {
+		r = field_take(obj, &f[i], err, errsize);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int
+manifest_fields_parse(const char *p, size_t len, struct manifest_field *f,
+    size_t n, char *err, size_t errsize)
+{
+	json_t	*root;
+	int	 r;
+
+	r = doc_load(p, len, &root, err, errsize);
+	if (r < 0)
+		return r;
+	r = fields_take(root, f, n, err, errsize);
+	json_decref(root);
+	return r;
+}
+
+int
+manifest_rows_parse(const char *p, size_t len, size_t max,
+    struct manifest_field *f, size_t n,
+    int (*fn)(void *arg, const struct manifest_field *f, size_t n),
+    void *arg, char *err, size_t errsize)
+{
+	json_error_t	 jerr;
+	json_t		*root, *row;
+	size_t		 i;
+	int		 r = 0;
+
+	err_clear(err, errsize);
+	if (len > max) {
+		perr(err, errsize, "document over %zu bytes", max);
+		return -E2BIG;
+	}
+	root = json_loadb(p, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL)
+		return perr(err, errsize, "line %d: %s", jerr.line, jerr.text);
+	if (!json_is_array(root)) {
+		json_decref(root);
+		return perr(err, errsize, "not a JSON array");
+	}
+	json_array_foreach(root, i, row) {
+		if (!json_is_object(row)) {
+			r = perr(err, errsize, "item %zu is not an object", i);
+			break;
+		}
+		r = fields_take(row, f, n, err, errsize);
+		if (r == 0)
+			r = fn(arg, f, n);
+		if (r != 0)
+			break;
+	}
+	json_decref(root);
+	return r;
+}
+
 /* ---- a downstream's inventory ---- */
 
 struct manifest_inventory *

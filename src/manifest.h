@@ -250,6 +250,41 @@ int	 manifest_inventory_answer_parse(const char *p, size_t len,
 int	 manifest_inventory_answer_emit(
 	    const struct manifest_inventory_answer *a, struct buf *out);
 
+/*
+ * The admin API's documents (docs/openapi.yaml) are flat JSON objects,
+ * or arrays of them, read here member by member: its request bodies on
+ * the server, its answers in the CLI's remote mode. Each field names a
+ * member and the type it must have (ANY: any scalar); its value comes
+ * back as text (a string as is, an integer in decimal, a boolean as
+ * "true" or "false"), with present 0 when the member is absent or null.
+ * Other members are ignored. 0, -EBADMSG (malformed, not an object, or
+ * a member of another type; the reason in err), -E2BIG (a value longer
+ * than its buffer, or a document over the cap: MANIFEST_DOC_MAX for an
+ * object).
+ */
+enum manifest_field_type {
+	MANIFEST_FIELD_ANY, MANIFEST_FIELD_STRING, MANIFEST_FIELD_BOOL,
+	MANIFEST_FIELD_INT
+};
+
+struct manifest_field {
+	const char			*name;
+	enum manifest_field_type	 type;
+	char				*value;		/* out, size bytes */
+	size_t				 size;
+	int				 present;	/* out */
+};
+
+int	 manifest_fields_parse(const char *p, size_t len,
+	    struct manifest_field *f, size_t n, char *err, size_t errsize);
+/* An array of such objects, at most max bytes: fn is called with the
+ * fields of each, in order; a non-zero return of fn stops the walk and
+ * is returned. */
+int	 manifest_rows_parse(const char *p, size_t len, size_t max,
+	    struct manifest_field *f, size_t n,
+	    int (*fn)(void *arg, const struct manifest_field *f, size_t n),
+	    void *arg, char *err, size_t errsize);
+
 /* Strict parse. 0, -EBADMSG (with a reason in err, if not NULL),
  * -E2BIG, -ENOMEM. *ret_m is the caller's. */
 int	 manifest_parse(const char *p, size_t len, struct manifest **ret_m,

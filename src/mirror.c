@@ -31,24 +31,50 @@ struct mirror {
 	struct manifest_inventory_answer given;
 };
 
-/* The schedule passes run on: the one the upstream gives, else [upstream]
- * schedule and sync_at_startup. */
+/*
+ * The schedule of this mirror's syncs: the one its upstream set for it
+ * (in the answer to its inventory report) when there is one; else the
+ * "upstream" row of the state database (set through the admin API) when
+ * there is one that parses; else [upstream] schedule and
+ * sync_at_startup. Read each time a scheduled sync is planned, and while
+ * one is waited for, so that a change is followed within MIRROR_REPLAN
+ * seconds. Sync thread only.
+ */
 static void
-mirror_schedule(const struct mirror *m, struct conf_schedule *ret_s,
+mirror_schedule(struct mirror *m, struct conf_schedule *ret,
     int *ret_at_startup)
 {
+	struct db_schedule	 row;
+
 	if (m->given.scheduled) {
-		*ret_s = m->given.schedule;
-		*ret_at_startup = m->given.at_startup;
-	} else {
-		*ret_s = m->repo.conf.upstream.schedule;
-		*ret_at_startup = m->repo.conf.upstream.sync_at_startup;
+		*ret = m->given.schedule;
+		if (ret_at_startup != NULL)
+			*ret_at_startup = m->given.at_startup;
+		return;
 	}
+	if (db_schedule_get(m->repo.db, "upstream", &row) == 0 &&
+	    conf_schedule_parse(row.schedule, ret) == 0) {
+		if (ret_at_startup != NULL)
+			*ret_at_startup = row.at_startup;
+		return;
+	}
+	*ret = m->repo.conf.upstream.schedule;
+	if (ret_at_startup != NULL)
+		*ret_at_startup = m->repo.conf.upstream.sync_at_startup;
 }
 
-/* The schedule given last time, kept in the state database so that a
- * restart (and `cascade status`) knows it: "" for none, or the schedule
- * followed by " at_startup" when it holds at start-up too. */
+static int
+mirror_schedule_same(const struct conf_schedule *a,
+    const struct conf_schedule *b)
+{
+	return a->kind == b->kind && a->every == b->every &&
+	    a->hour == b->hour && a->minute == b->minute &&
+	    a->wday == b->wday;
+}
+
+/* The schedule the upstream gave last time, kept in the state database
+ * so that a restart (and `cascade status`) knows it: "" for none, or the
+ * schedule followed by " at_startup" when it holds at start-up too. */
 static void
 mirror_given_load(struct mirror *m)
 {
@@ -66,18 +92,15 @@ mirror_given_load(struct mirror *m)
 	m->given.scheduled = conf_schedule_parse(v, &m->given.schedule) == 0;
 }
 
-/* Applies the upstream's answer to an inventory. */
+/* Applies the upstream's answer to an inventory. Sync thread. */
 static void
 mirror_given_apply(struct mirror *m, const struct manifest_inventory_answer *a)
 {
 	char	 text[CONF_SCHEDULE_TEXT_MAX], v[MIRROR_GIVEN_MAX];
-	int	 same;
 
-	same = a->scheduled == m->given.scheduled && (!a->scheduled ||
+	if (a->scheduled == m->given.scheduled && (!a->scheduled ||
 	    (a->at_startup == m->given.at_startup &&
-	    memcmp(&a->schedule, &m->given.schedule,
-	    sizeof(a->schedule)) == 0));
-	if (same)
+	    mirror_schedule_same(&a->schedule, &m->given.schedule))))
 		return;
 	m->given = *a;
 	v[0] = '\0';
@@ -87,11 +110,9 @@ mirror_given_apply(struct mirror *m, const struct manifest_inventory_answer *a)
 		    a->at_startup ? " at_startup" : "");
 		log_info("the upstream sets this mirror's schedule: %s%s",
 		    text, a->at_startup ? ", and at start-up" : "");
-	} else {
-		conf_schedule_format(&m->repo.conf.upstream.schedule, text);
+	} else
 		log_info("the upstream sets no schedule for this mirror: back "
-		    "to [upstream] schedule, %s", text);
-	}
+		    "to its own");
 	if (db_meta_set(m->repo.db, "downstream_schedule", v) < 0)
 		log_warn("cannot record the schedule the upstream set");
 }
@@ -114,17 +135,38 @@ mirror_sync_main(void *arg)
 	struct mirror		*m = arg;
 	struct repo		*r = &m->repo;
 	struct sync_result	 res;
-	struct conf_schedule	 sched;
-	time_t			 next, now, hold = 0;
+	struct conf_schedule	 sched, now_sched;
+	time_t			 next, now, hold = 0, until;
 	int64_t			 delay;
 	char			 why[128];
-	int			 failures = 0, at_startup, e;
+	int			 failures = 0, e, at_startup, scheduled;
 
-	pthread_mutex_lock(&m->lock);
 	mirror_schedule(m, &sched, &at_startup);
-	next = at_startup ? time(NULL) : conf_schedule_next(&sched, time(NULL));
+	pthread_mutex_lock(&m->lock);
+	next = at_startup ? time(NULL) : conf_schedule_next(&sched,
+	    time(NULL));
+	scheduled = !at_startup;
 	for (;;) {
-		mirror_wait_until(m, next, 1);
+		/* a scheduled wait looks at the schedule now and then: an
+		 * administrator may have changed it */
+		until = next;
+		if (scheduled && until > time(NULL) + MIRROR_REPLAN)
+			until = time(NULL) + MIRROR_REPLAN;
+		mirror_wait_until(m, until, 1);
+		if (scheduled && !m->stop && !m->requested &&
+		    time(NULL) < next) {
+			pthread_mutex_unlock(&m->lock);
+			mirror_schedule(m, &now_sched, NULL);
+			pthread_mutex_lock(&m->lock);
+			if (!mirror_schedule_same(&sched, &now_sched)) {
+				sched = now_sched;
+				next = conf_schedule_next(&sched, time(NULL));
+				log_info("the upstream schedule changed: next "
+				    "sync in %lld s",
+				    (long long)(next - time(NULL)));
+			}
+			continue;
+		}
 		/* a request may cut short the backoff, but not the pause the
 		 * upstream asked for (Retry-After): that one is kept, then
 		 * the request runs */
@@ -150,8 +192,9 @@ mirror_sync_main(void *arg)
 			failures = 0;
 			if (res.reported)
 				mirror_given_apply(m, &res.answer);
-			mirror_schedule(m, &sched, &at_startup);
+			mirror_schedule(m, &sched, NULL);
 			next = conf_schedule_next(&sched, now);
+			scheduled = 1;
 		} else {
 			failures++;
 			delay = MIRROR_RETRY_MIN;
@@ -165,6 +208,7 @@ mirror_sync_main(void *arg)
 			if (res.retry_after > 0)
 				hold = now + res.retry_after;
 			next = now + delay;
+			scheduled = 0;
 			log_info("next sync attempt in %lld s",
 			    (long long)delay);
 		}
@@ -178,7 +222,7 @@ mirror_sync_main(void *arg)
 }
 
 /* Holds a long-poll on the upstream and asks for a sync when it answers
- * with a newer serial. */
+ * (200). */
 static void *
 mirror_poll_main(void *arg)
 {

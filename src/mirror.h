@@ -1,18 +1,21 @@
 /*
  * mirror: what makes `cascade serve` a mirror when cascade.conf names an
  * upstream. A sync thread runs sync passes at start-up (sync_at_startup),
- * on the schedule, when asked (`cascade sync --now`), and when the
- * upstream announces something new: a second thread holds a long-poll on
- * the upstream's /v1/events. A sync asked for while one runs is queued
- * behind it and runs once. A failed pass is retried with an exponential
- * backoff (MIRROR_RETRY_MIN doubling up to MIRROR_RETRY_MAX, or the
- * upstream's Retry-After when longer); a request may bring the retry
- * forward, but never before the Retry-After has passed. The mirror serves
- * what it has meanwhile.
+ * on the schedule, when asked (`cascade sync --now`, the admin API), and
+ * when the upstream announces something new: a second thread holds a
+ * long-poll on the upstream's /v1/events. The schedule is [upstream]
+ * schedule and sync_at_startup, unless the state database has an
+ * "upstream" row (db_schedule_get, set through the admin API), which
+ * overrides both. A sync asked for while one runs is queued behind it
+ * and runs once. A failed pass is retried with an exponential backoff
+ * (MIRROR_RETRY_MIN doubling up to MIRROR_RETRY_MAX, or the upstream's
+ * Retry-After when longer); a request may bring the retry forward, but
+ * never before the Retry-After has passed. The mirror serves what it has
+ * meanwhile.
  *
  * As a downstream of its upstream (sync.h), it reports its inventory
  * after each pass and runs on the schedule the upstream's answer sets
- * for it, instead of [upstream] schedule and sync_at_startup, until an
+ * for it, before the "upstream" row and the configuration, until an
  * answer sets none (kept in the state database across restarts, meta
  * "downstream_schedule"). Its long-poll carries X-Cascade-Downstream:
  * NAME, and any 200 it gets (news, or the upstream's "run now") makes
@@ -24,6 +27,8 @@
 #define MIRROR_RETRY_MIN	5	/* seconds */
 #define MIRROR_RETRY_MAX	3600
 #define MIRROR_POLL_WAIT	60	/* seconds a long-poll is held */
+#define MIRROR_REPLAN		30	/* seconds between looks at the
+					   schedule while one is waited for */
 
 struct mirror;
 

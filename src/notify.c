@@ -327,6 +327,28 @@ notify_publish(struct notify *n, uint64_t serial)
 	return queued;
 }
 
+int
+notify_agent(struct notify *n, const struct db_agent *ag, uint64_t serial)
+{
+	struct notify_push	 p;
+	int			 e;
+
+	if (ag->notify_url[0] == '\0')
+		return -ENOENT;
+	memset(&p, 0, sizeof(p));
+	p.serial = serial;
+	p.due = notify_now_ms();	/* now: an administrator asks */
+	snprintf(p.id, sizeof(p.id), "%s", ag->id);
+	snprintf(p.url, sizeof(p.url), "%s", ag->notify_url);
+	crypto_hex(ag->notify_key, sizeof(ag->notify_key), p.key);
+	pthread_mutex_lock(&n->lock);
+	e = notify_heap_push(n, &p);
+	pthread_cond_broadcast(&n->cond);
+	pthread_mutex_unlock(&n->lock);
+	crypto_wipe(&p, sizeof(p));
+	return e;
+}
+
 void
 notify_counts(struct notify *n, uint64_t *ret_sent, uint64_t *ret_failed,
     uint64_t *ret_given_up)

@@ -36,6 +36,12 @@ void	 notify_set_conf(struct notify *n, const struct conf *c);
 /* The served serial moved to `serial`: queue a push to each agent that
  * should get one. Returns the number queued, or -errno. */
 int	 notify_publish(struct notify *n, uint64_t serial);
+/* Queues a push to one agent now, whatever its state (an
+ * administrator's "sync now"), retried as the others are. 0, -ENOENT
+ * (it reports no notify URL), -E2BIG (the queue is full), -ENOMEM. */
+struct db_agent;
+int	 notify_agent(struct notify *n, const struct db_agent *ag,
+	    uint64_t serial);
 /* Pushes done, failed (and retried later), and given up, so far. */
 void	 notify_counts(struct notify *n, uint64_t *ret_sent,
 	    uint64_t *ret_failed, uint64_t *ret_given_up);

@@ -587,15 +587,9 @@ int
 repo_publish(struct repo *r, const char *component, const char *file,
     const struct repo_publish_opts *o, struct repo_publish_result *ret)
 {
-	const char		*ch = r->conf.channel;
-	struct db_version	*prev = NULL, nv;
-	struct db_delta		*deltas = NULL;
-	uint64_t		 serial;
-	size_t			 nprev = 0, ndeltas = 0;
-	int			 window, fd = -1, e;
+	int	 fd, e;
 
 	memset(ret, 0, sizeof(*ret));
-	memset(&nv, 0, sizeof(nv));
 	if (!conf_valid_name(component, 1))
 		return log_error("bad component name '%s' (lower-case letters, "
 		    "digits, '.', '_', '-', parts joined by '/')", component);
@@ -605,6 +599,33 @@ repo_publish(struct repo *r, const char *component, const char *file,
 	fd = open(file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return log_errno(-errno, "cannot open '%s'", file);
+	e = repo_publish_fd(r, component, fd, file, o, ret);
+	close(fd);
+	return e;
+}
+
+int
+repo_publish_fd(struct repo *r, const char *component, int fd,
+    const char *file, const struct repo_publish_opts *o,
+    struct repo_publish_result *ret)
+{
+	const char		*ch = r->conf.channel;
+	struct db_version	*prev = NULL, nv;
+	struct db_delta		*deltas = NULL;
+	uint64_t		 serial;
+	size_t			 nprev = 0, ndeltas = 0;
+	int			 window, e;
+
+	memset(ret, 0, sizeof(*ret));
+	memset(&nv, 0, sizeof(nv));
+	if (!conf_valid_name(component, 1))
+		return log_error("bad component name '%s' (lower-case letters, "
+		    "digits, '.', '_', '-', parts joined by '/')", component);
+	if ((o->kind != NULL && !conf_valid_name(o->kind, 0)) ||
+	    (o->edition != NULL && !conf_valid_name(o->edition, 0)))
+		return log_error("bad kind or edition name");
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return log_errno(-errno, "cannot read '%s'", file);
 	window = conf_delta_window(&r->conf, component);
 	e = db_versions(r->db, ch, component,
 	    (size_t)(window > 0 ? window : 1), &prev, &nprev);
@@ -678,7 +699,6 @@ repo_publish(struct repo *r, const char *component, const char *file,
 out:
 	free(deltas);
 	free(prev);
-	close(fd);
 	return e < 0 ? e : 0;
 }
 

@@ -83,6 +83,12 @@ void	 repo_unlock(struct repo *r);
 int	 repo_publish(struct repo *r, const char *component, const char *file,
 	    const struct repo_publish_opts *o,
 	    struct repo_publish_result *ret);
+/* The same from an open file (read from its start; the caller keeps and
+ * closes fd), such as an upload that has no name; file names it in the
+ * messages. */
+int	 repo_publish_fd(struct repo *r, const char *component, int fd,
+	    const char *file, const struct repo_publish_opts *o,
+	    struct repo_publish_result *ret);
 /*
  * The steps of a publish, for the mirror's sync too (with the lock held):
  * repo_make_deltas makes deltas to the object new_hex (open as new_fd)

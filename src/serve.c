@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "agents.h"
 #include "http.h"
 #include "license.h"
@@ -74,6 +75,12 @@ struct serve_wait {
 	int64_t			 deadline;	/* serve_now_ms() */
 	int			 agent;		/* sent X-Cascade-Agent */
 	int64_t			 wake;		/* 0, or when news is told */
+	/* an agent's credentials, checked only if it is asked to sync
+	 * (agents_sync_take): the answer is then the state document at
+	 * once, news or not */
+	char			 agent_id[MANIFEST_AGENT_ID_MAX + 1];
+	char			 auth[128];
+	int			 forced;
 	/* sent X-Cascade-Downstream: a mirror below this one ("": not) */
 	char			 downstream[MANIFEST_NAME_MAX + 1];
 	int			 run;		/* resumed for a run now */
@@ -101,6 +108,8 @@ struct serve {
 	uint64_t		 notified;	/* serial last pushed */
 	struct metrics		*metrics;
 	struct metrics_collector *collector;	/* NULL: values not shown */
+	struct admin		*admin;
+	uint64_t		 asked_gen;	/* agents asked to sync; main */
 };
 
 static void
@@ -854,6 +863,7 @@ serve_wait_release(void *token)
 	if (w->hw != NULL)	/* ended while held: drop our reference */
 		http_resume(w->hw);
 	pthread_mutex_unlock(&s->wlock);
+	crypto_wipe(w->auth, sizeof(w->auth));
 	free(w);
 }
 
@@ -908,7 +918,11 @@ serve_events(struct serve *s, struct http_request *req,
 		    "must be a downstream name ([upstream] downstream_name)");
 		return;
 	}
-	if (cl->snap->serial > since ||
+	/* news, an agent an administrator asked to sync, or a mirror asked
+	 * to run now */
+	if (cl->snap->serial > since || agents_sync_take(s->agents,
+	    http_header(req, "X-Cascade-Agent"),
+	    http_header(req, "Authorization")) ||
 	    (ds != NULL && serve_run_taken(s, ds))) {
 		http_reply_keep(req, 200, cl->snap->state.full);
 		return;
@@ -928,6 +942,14 @@ serve_events(struct serve *s, struct http_request *req,
 	w->agent = http_header(req, "X-Cascade-Agent") != NULL;
 	if (ds != NULL)
 		memcpy(w->downstream, ds, strlen(ds) + 1);
+	q = http_header(req, "Authorization");
+	if (w->agent && q != NULL && strlen(q) < sizeof(w->auth) &&
+	    strlen(http_header(req, "X-Cascade-Agent")) <
+	    sizeof(w->agent_id)) {
+		snprintf(w->agent_id, sizeof(w->agent_id), "%s",
+		    http_header(req, "X-Cascade-Agent"));
+		snprintf(w->auth, sizeof(w->auth), "%s", q);
+	}
 	pthread_mutex_lock(&s->wlock);
 	if (!s->stopping && s->nwaiters < s->maxwaiters)
 		w->hw = http_suspend(req, w, serve_wait_release);
@@ -965,7 +987,7 @@ serve_events_resumed(struct serve *s, struct http_request *req,
 	stopping = s->stopping;
 	pthread_mutex_unlock(&s->wlock);
 	snap = serve_snapshot_get(s);
-	if (snap->serial > w->since || (w->run &&
+	if (snap->serial > w->since || w->forced || (w->run &&
 	    serve_run_taken(s, w->downstream)))
 		http_reply_keep(req, 200, snap->state.full);
 	else if (stopping)
@@ -1008,6 +1030,7 @@ serve_events_tick(struct serve *s)
 	struct serve_wait	*w;
 	char			(*runs)[MANIFEST_NAME_MAX + 1] = NULL;
 	uint64_t		 serial = s->snap->serial;	/* main owns */
+	uint64_t		 asked = agents_sync_generation(s->agents);
 	int64_t			 now = serve_now_ms();
 	size_t			 nruns = 0, nds;
 	int			 news;
@@ -1025,6 +1048,15 @@ serve_events_tick(struct serve *s)
 	for (w = s->waiters; w != NULL; w = w->next) {
 		if (w->hw == NULL)
 			continue;	/* resumed, answering */
+		/* an agent asked to sync since the last look */
+		if (asked != s->asked_gen && w->agent_id[0] != '\0' &&
+		    agents_sync_take(s->agents, w->agent_id, w->auth)) {
+			w->forced = 1;
+			http_resume(w->hw);
+			w->hw = NULL;
+			continue;
+		}
+		/* a mirror asked to run now: its answer takes the request */
 		if (nruns > 0 && w->downstream[0] != '\0' &&
 		    serve_name_in((const char (*)[MANIFEST_NAME_MAX + 1])runs,
 		    nruns, w->downstream)) {
@@ -1048,6 +1080,7 @@ serve_events_tick(struct serve *s)
 			w->hw = NULL;
 		}
 	}
+	s->asked_gen = asked;
 	pthread_mutex_unlock(&s->wlock);
 	free(runs);
 }
@@ -1203,6 +1236,12 @@ serve_handle(void *ctx, struct http_request *req)
 	const char		*m = http_method(req);
 	int			 n;
 
+	/* the admin API: its own tokens, its own held requests */
+	if (strncmp(http_path(req), "/v1/admin", 9) == 0 &&
+	    (http_path(req)[9] == '\0' || http_path(req)[9] == '/')) {
+		admin_handle(s->admin, req);
+		return;
+	}
 	if ((w = http_resumed(req)) != NULL) {
 		serve_events_resumed(s, req, w);
 		return;
@@ -1246,6 +1285,20 @@ serve_handle(void *ctx, struct http_request *req)
 		return;			/* 401 */
 	serve_handle_licensed(s, req, seg, n, &cl);
 	serve_client_put(s, &cl);
+}
+
+/* How request bodies are read: the admin API's its own way (uploads to
+ * a file), the agents' documents whole, up to MANIFEST_DOC_MAX. */
+static void
+serve_body_plan(void *ctx, struct http_request *req,
+    struct http_body_plan *plan)
+{
+	struct serve	*s = ctx;
+	const char	*path = http_path(req);
+
+	if (strncmp(path, "/v1/admin", 9) == 0 &&
+	    (path[9] == '\0' || path[9] == '/'))
+		admin_body_plan(s->admin, req, plan);
 }
 
 static void
@@ -1329,6 +1382,22 @@ serve_sync_request(struct repo *r, struct mirror *m)
 	mirror_request(m, "requested by cascade sync --now");
 }
 
+/* POST /v1/admin/sync asked for a sync: queued as any other. */
+static void
+serve_admin_sync(struct serve *s, struct mirror *m)
+{
+	char	 why[128];
+
+	if (!admin_sync_take(s->admin, why, sizeof(why)))
+		return;
+	if (m == NULL) {
+		log_warn("a sync was asked (%s), but no [upstream] is "
+		    "configured", why);
+		return;
+	}
+	mirror_request(m, why);
+}
+
 int
 serve_run(struct repo *r, const struct serve_options *o)
 {
@@ -1403,6 +1472,7 @@ serve_run(struct repo *r, const struct serve_options *o)
 	hc.connection_limit = r->conf.connection_limit;
 	hc.connection_timeout = r->conf.connection_timeout;
 	hc.body_max = MANIFEST_DOC_MAX;
+	hc.body_plan = serve_body_plan;
 	hc.observe = serve_observe;
 	s.window_ms = r->conf.notify_window * 1000;
 	s.notified = s.snap->serial;
@@ -1438,9 +1508,31 @@ serve_run(struct repo *r, const struct serve_options *o)
 	if (e < 0)
 		log_errno(e, "cannot start the notifications: agents that "
 		    "listen will not be pushed to");
+	/* a data directory made before the admin API has no token */
+	e = admin_token_bootstrap(r->dir, r->db, "the server (there was "
+	    "none)");
+	if (e == 1)
+		log_info("made the admin token 'admin': it is in '%s/%s'",
+		    r->dir, ADMIN_TOKEN_FILE);
+	else if (e < 0)
+		log_errno(e, "cannot make the admin token 'admin' in '%s/%s'",
+		    r->dir, ADMIN_TOKEN_FILE);
+	e = admin_open(r->dir, &r->conf, s.agents, s.notify, &s.admin);
+	if (e < 0) {
+		log_errno(e, "cannot open the admin API's state");
+		metrics_collector_stop(s.collector);
+		metrics_free(s.metrics);
+		notify_stop(s.notify);
+		report_close(s.report);
+		agents_close(s.agents);
+		serve_snapshot_unref(&s, s.snap);
+		serve_licenses_unref(&s, s.lic);
+		return 1;
+	}
 	e = http_server_start(&hc, serve_handle, &s, &hs, err, sizeof(err));
 	if (e < 0) {
 		log_error("%s", err);
+		admin_close(s.admin);
 		metrics_collector_stop(s.collector);
 		metrics_free(s.metrics);
 		notify_stop(s.notify);
@@ -1470,12 +1562,14 @@ serve_run(struct repo *r, const struct serve_options *o)
 				mirror = NULL;
 			agents_set_conf(s.agents, &r->conf);
 			report_set_conf(s.report, &r->conf);
+			admin_set_conf(s.admin, &r->conf);
 			metrics_collector_set_conf(s.collector, &r->conf);
 			if (s.notify != NULL)
 				notify_set_conf(s.notify, &r->conf);
 			s.window_ms = r->conf.notify_window * 1000;
 		}
 		serve_sync_request(r, mirror);
+		serve_admin_sync(&s, mirror);
 		if (sig == SIGHUP)
 			s.rebuild = 1;	/* editions may have moved */
 		serve_refresh(&s);
@@ -1489,14 +1583,18 @@ serve_run(struct repo *r, const struct serve_options *o)
 		}
 		serve_licenses_refresh(&s, sig == SIGHUP);
 		serve_events_tick(&s);
+		admin_tick(s.admin);
 		serve_maintain(&s, &next_gc, &next_refresh);
 	}
 	log_info("shutting down");
 	serve_events_stop(&s);	/* held long-polls are answered */
+	admin_stop(s.admin);
 	mirror_stop(mirror);
-	notify_stop(s.notify);
 	http_server_stop(hs);
+	/* no request runs any more: what they used may go */
+	admin_close(s.admin);
 	report_close(s.report);
+	notify_stop(s.notify);
 	metrics_collector_stop(s.collector);
 	metrics_free(s.metrics);
 	agents_close(s.agents);

@@ -16,13 +16,18 @@
  * /v1/events holds a request without a thread (http_suspend) until the
  * serial passes the client's or `wait` seconds pass; the main thread
  * wakes them every tick. At most 3/4 of connection_limit are held at
- * once (more get 503 with Retry-After). A downstream mirror's long-poll
- * (X-Cascade-Downstream: NAME) is also answered, with the state document,
- * when a "run now" is asked for it (report.h): at once, or within a tick
- * while held.
+ * once (more get 503 with Retry-After). An agent an administrator asked
+ * to sync (agents_sync_request) has its long-poll answered at once with
+ * the state document, news or not; so has a downstream mirror's
+ * (X-Cascade-Downstream: NAME) when a "run now" is asked for it
+ * (report.h): at once, or within a tick while held.
  *
  * PUT /v1/downstreams/{name}/inventory is checked like the content (a
  * license when there are licenses) and handled by report.h.
+ *
+ * /v1/admin/ is the admin API's (admin.h), with its own tokens, request
+ * bodies (uploads go to a file) and held requests; the main thread
+ * hands it its ticks and takes its "sync now" for the mirror.
  */
 #ifndef SERVE_H
 #define SERVE_H

@@ -709,6 +709,9 @@ sync_pass(struct repo *r, struct fetch *f, struct manifest_state *st,
 	seen = 1;
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)st->serial);
 	db_meta_set(r->db, "upstream_serial", num);
+	/* each channel's serial upstream: how far behind this mirror is
+	 * (the admin API's summary) */
+	db_meta_set(r->db, "upstream_state", doc.ptr);
 	for (i = 0; i < st->nch; i++) {
 		const char *ch = st->ch[i].name;
 

@@ -910,7 +910,7 @@ test_cli(void)
 	CHECK(strcmp(ag.group, "quiet") == 0);
 	db_agents_free(&ag, 1);
 	CHECK_EQ(events_of(r.db, "agent-group", &c), 1);
-	CHECK(strcmp(c.last, "group default -> quiet") == 0);
+	CHECK(strcmp(c.last, "group default -> quiet by 'cascade agents'") == 0);
 	snprintf(cmd, sizeof(cmd), "agents -d %s group %s default", r.dir,
 	    e1.id);
 	CHECK_EQ(cli(cmd, out, sizeof(out)), 0);

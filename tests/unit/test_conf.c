@@ -81,6 +81,7 @@ test_defaults(void)
 	CHECK_EQ(c->connection_limit, 10000);
 	CHECK_EQ(c->connection_timeout, 120);
 	CHECK_EQ(c->gc_interval, 86400);
+	CHECK_EQ(c->upload_max, 1ULL << 30);
 	CHECK_EQ(c->ncomponents, 0);
 	CHECK_EQ(conf_retention(c, "anything"), 30);
 	CHECK_EQ(conf_delta_window(c, "anything"), 30);
@@ -199,6 +200,7 @@ test_overrides(void)
 	    "connection_limit = 50\n"
 	    "connection_timeout = 30\n"
 	    "gc_interval = 2w\n"
+	    "upload_max = 512M\n"
 	    "\n"
 	    "[component virus-pattern]\n"
 	    "retention = 10\n"
@@ -230,6 +232,7 @@ test_overrides(void)
 	CHECK_EQ(c->connection_limit, 50);
 	CHECK_EQ(c->connection_timeout, 30);
 	CHECK_EQ(c->gc_interval, 14 * 86400);
+	CHECK_EQ(c->upload_max, 512ULL << 20);
 	CHECK_EQ(c->ncomponents, 3);
 
 	CHECK_EQ(conf_retention(c, "virus-pattern"), 10);
@@ -373,6 +376,11 @@ test_bad_values(void)
 		"[server]\nconnection_timeout = 86401\n",
 		"[server]\ngc_interval = 0s\n",
 		"[server]\ngc_interval = forever\n",
+		"[server]\nupload_max = 0\n",
+		"[server]\nupload_max = 1T\n",
+		"[server]\nupload_max = 1025G\n",
+		"[server]\nupload_max = G\n",
+		"[server]\nupload_max = -1\n",
 		"[component a]\nretention = 0\n",
 		"[component a]\ndelta_window = -1\n",
 		"[component ../x]\nretention = 1\n",

@@ -1379,6 +1379,19 @@ test_migration(void)
 	CHECK_EQ(db_downstream_report(db, &d), 0);
 	CHECK_EQ(db_downstream_run(db2, "branch", 1), 0);
 	CHECK_EQ(db_downstream_run_take(db2, "branch"), 1);
+	{
+		struct db_token		 t;
+		struct db_schedule	 s;
+
+		memset(&t, 0, sizeof(t));
+		snprintf(t.name, sizeof(t.name), "admin");
+		snprintf(t.role, sizeof(t.role), "admin");
+		CHECK_EQ(db_token_add(db, &t), 0);
+		memset(&s, 0, sizeof(s));
+		snprintf(s.target, sizeof(s.target), "upstream");
+		snprintf(s.schedule, sizeof(s.schedule), "every 5m");
+		CHECK_EQ(db_schedule_set(db2, &s), 0);
+	}
 	db_close(db2);
 	db_close(db);
 	db = NULL;
@@ -1428,6 +1441,204 @@ test_channels(void)
 	db_close(db);
 }
 
+/* The admin API's queries: kind exact or by prefix, agent, time, after
+ * an id, the oldest or the newest few; and the last id. */
+static void
+test_events_query(void)
+{
+	struct db		*db = fresh_db("events_query");
+	struct events_seen	*seen;
+	struct db_event_filter	 f;
+	static const char	 id[] = "0123456789abcdef0123456789abcdef";
+	int64_t			 last = -1;
+
+	seen = calloc(1, sizeof(*seen));
+	CHECK(db != NULL && seen != NULL);
+	if (db == NULL || seen == NULL) {
+		free(seen);
+		db_close(db);
+		return;
+	}
+	CHECK_EQ(db_events_last(db, &last), 0);
+	CHECK_EQ(last, 0);
+	CHECK_EQ(db_event_add(db, "sync-start", "", "1"), 0);
+	CHECK_EQ(db_event_add_agent(db, "agent-report", id, "2"), 0);
+	CHECK_EQ(db_event_add(db, "sync-done", "", "3"), 0);
+	CHECK_EQ(db_event_add_agent(db, "agent-installed", id, "4"), 0);
+	CHECK_EQ(db_event_add(db, "sync%", "", "5"), 0);
+	CHECK_EQ(db_event_add_agent(db, "agent-report", "ffff", "6"), 0);
+	CHECK_EQ(db_events_last(db, &last), 0);
+	CHECK(last > 0);
+
+	memset(&f, 0, sizeof(f));
+	CHECK_EQ(db_events_query(db, &f, events_cb, seen), 0);
+	CHECK_EQ(seen->n, 6);
+	CHECK_EQ(seen->e[5].id, last);
+
+	/* an exact kind */
+	memset(seen, 0, sizeof(*seen));
+	f.kind = "agent-report";
+	CHECK_EQ(db_events_query(db, &f, events_cb, seen), 0);
+	CHECK_EQ(seen->n, 2);
+	CHECK(strcmp(seen->e[0].detail, "2") == 0);
+	/* a prefix; '%' is itself, not a wildcard */
+	memset(seen, 0, sizeof(*seen));
+	f.kind = "sync-*";
+	CHECK_EQ(db_events_query(db, &f, events_cb, seen), 0);
+	CHECK_EQ(seen->n, 2);
+	memset(seen, 0, sizeof(*seen));
+	f.kind = "sync%*";
+	CHECK_EQ(db_events_query(db, &f, events_cb, seen), 0);
+	CHECK_EQ(seen->n, 1);
+	CHECK(strcmp(seen->e[0].detail, "5") == 0);
+	memset(seen, 0, sizeof(*seen));
+	f.kind = "sync";
+	CHECK_EQ(db_events_query(db, &f, events_cb, seen), 0);
+	CHECK_EQ(seen->n, 0);
+	/* an agent, with a prefix */
+	memset(seen, 0, sizeof(*seen));
+	f.kind = "agent-*";
+	f.agent = id;
+	CHECK_EQ(db_events_query(db, &f, events_cb, seen), 0);
+	CHECK_EQ(seen->n, 2);
+	CHECK(strcmp(seen->e[1].detail, "4") == 0);
+	/* after an id, the oldest or the newest */
+	memset(seen, 0, sizeof(*seen));
+	memset(&f, 0, sizeof(f));
+	f.after = last - 4;
+	f.limit = 2;
+	CHECK_EQ(db_events_query(db, &f, events_cb, seen), 0);
+	CHECK_EQ(seen->n, 2);
+	CHECK(strcmp(seen->e[0].detail, "3") == 0);
+	CHECK(strcmp(seen->e[1].detail, "4") == 0);
+	memset(seen, 0, sizeof(*seen));
+	f.after = 0;
+	f.newest = 1;
+	CHECK_EQ(db_events_query(db, &f, events_cb, seen), 0);
+	CHECK_EQ(seen->n, 2);
+	CHECK(strcmp(seen->e[0].detail, "5") == 0);
+	CHECK(strcmp(seen->e[1].detail, "6") == 0);
+	memset(seen, 0, sizeof(*seen));
+	f.after = last;
+	CHECK_EQ(db_events_query(db, &f, events_cb, seen), 0);
+	CHECK_EQ(seen->n, 0);
+	/* since: time */
+	memset(seen, 0, sizeof(*seen));
+	memset(&f, 0, sizeof(f));
+	f.since = (int64_t)time(NULL) + 3600;
+	CHECK_EQ(db_events_query(db, &f, events_cb, seen), 0);
+	CHECK_EQ(seen->n, 0);
+	free(seen);
+	db_close(db);
+}
+
+static void
+token(struct db_token *t, const char *name, const char *role,
+    const char *seed)
+{
+	memset(t, 0, sizeof(*t));
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	snprintf(t->role, sizeof(t->role), "%s", role);
+	crypto_sha256(seed, strlen(seed), t->hash);
+	t->created = 1795341600;
+}
+
+static void
+test_tokens(void)
+{
+	struct db	*db = fresh_db("tokens");
+	struct db_token	 t, got, *all = NULL;
+	size_t		 n = 99;
+
+	CHECK(db != NULL);
+	if (db == NULL)
+		return;
+	CHECK_EQ(db_tokens(db, &all, &n), 0);
+	CHECK_EQ(n, 0);
+	free(all);
+	all = NULL;
+	token(&t, "admin", "admin", "one");
+	CHECK_EQ(db_token_add(db, &t), 0);
+	token(&t, "ops", "viewer", "two");
+	CHECK_EQ(db_token_add(db, &t), 0);
+	/* a name or a hash taken */
+	token(&t, "ops", "admin", "three");
+	CHECK_EQ(db_token_add(db, &t), -EEXIST);
+	token(&t, "other", "admin", "two");
+	CHECK_EQ(db_token_add(db, &t), -EEXIST);
+
+	token(&t, "ops", "viewer", "two");
+	memset(&got, 0, sizeof(got));
+	CHECK_EQ(db_token_find(db, t.hash, &got), 0);
+	CHECK(strcmp(got.name, "ops") == 0);
+	CHECK(strcmp(got.role, "viewer") == 0);
+	CHECK(memcmp(got.hash, t.hash, sizeof(t.hash)) == 0);
+	CHECK_EQ(got.created, 1795341600);
+	token(&t, "x", "admin", "nothing");
+	CHECK_EQ(db_token_find(db, t.hash, &got), -ENOENT);
+
+	CHECK_EQ(db_tokens(db, &all, &n), 0);
+	CHECK_EQ(n, 2);
+	if (n == 2) {
+		CHECK(strcmp(all[0].name, "admin") == 0);
+		CHECK(strcmp(all[1].name, "ops") == 0);
+	}
+	free(all);
+	CHECK_EQ(db_token_remove(db, "ops"), 0);
+	CHECK_EQ(db_token_remove(db, "ops"), -ENOENT);
+	token(&t, "ops", "viewer", "two");
+	CHECK_EQ(db_token_find(db, t.hash, &got), -ENOENT);
+	db_close(db);
+}
+
+static void
+test_schedules(void)
+{
+	struct db		*db = fresh_db("schedules");
+	struct db_schedule	 s, got, *all = NULL;
+	size_t			 n = 99;
+
+	CHECK(db != NULL);
+	if (db == NULL)
+		return;
+	CHECK_EQ(db_schedule_get(db, "upstream", &got), -ENOENT);
+	CHECK_EQ(db_schedules(db, &all, &n), 0);
+	CHECK_EQ(n, 0);
+	free(all);
+	all = NULL;
+	memset(&s, 0, sizeof(s));
+	snprintf(s.target, sizeof(s.target), "upstream");
+	snprintf(s.schedule, sizeof(s.schedule), "every 30m");
+	s.at_startup = 1;
+	CHECK_EQ(db_schedule_set(db, &s), 0);
+	snprintf(s.target, sizeof(s.target), "downstream/branch-1");
+	snprintf(s.schedule, sizeof(s.schedule), "weekly mon 02:00");
+	s.at_startup = 0;
+	CHECK_EQ(db_schedule_set(db, &s), 0);
+	/* replaced, not added */
+	snprintf(s.schedule, sizeof(s.schedule), "daily 03:00");
+	s.at_startup = 7;
+	CHECK_EQ(db_schedule_set(db, &s), 0);
+
+	CHECK_EQ(db_schedule_get(db, "upstream", &got), 0);
+	CHECK(strcmp(got.schedule, "every 30m") == 0);
+	CHECK_EQ(got.at_startup, 1);
+	CHECK_EQ(db_schedule_get(db, "downstream/branch-1", &got), 0);
+	CHECK(strcmp(got.schedule, "daily 03:00") == 0);
+	CHECK_EQ(got.at_startup, 1);
+	CHECK_EQ(db_schedules(db, &all, &n), 0);
+	CHECK_EQ(n, 2);
+	if (n == 2) {
+		CHECK(strcmp(all[0].target, "downstream/branch-1") == 0);
+		CHECK(strcmp(all[1].target, "upstream") == 0);
+	}
+	free(all);
+	CHECK_EQ(db_schedule_remove(db, "upstream"), 0);
+	CHECK_EQ(db_schedule_remove(db, "upstream"), -ENOENT);
+	CHECK_EQ(db_schedule_get(db, "upstream", &got), -ENOENT);
+	db_close(db);
+}
+
 int
 main(void)
 {
@@ -1458,6 +1669,9 @@ main(void)
 	RUN(test_downstreams);
 	RUN(test_migration);
 	RUN(test_channels);
+	RUN(test_events_query);
+	RUN(test_tokens);
+	RUN(test_schedules);
 	check_rm_rf(check_tmpdir);
 	return check_end();
 }

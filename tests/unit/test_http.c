@@ -2,7 +2,8 @@
  * Unit tests of the pure parts of http: Range (RFC 9110 section 14) and
  * If-None-Match against a strong etag. Both take untrusted header values
  * and must never fail hard. And request bodies, through a real server on
- * loopback and a raw socket (the body cap, Content-Length and chunked).
+ * loopback and a raw socket (the body cap, Content-Length and chunked),
+ * and the body plans: a cap per path, none, and a file sink.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "http.h"
@@ -359,6 +361,136 @@ test_request_body(void)
 	http_server_stop(s);
 }
 
+/* /file/...: a file sink in the directory ctx names, up to 20 bytes;
+ * /none: no body; /bad: a file sink in a directory that is not one;
+ * /refuse: 401 at once unless a header says "yes"; else the configured
+ * cap. */
+static void
+plan_paths(void *ctx, struct http_request *req, struct http_body_plan *plan)
+{
+	const char	*path = http_path(req), *h;
+
+	if (strcmp(path, "/refuse") == 0) {
+		h = http_header(req, "X-Let-In");
+		if (h == NULL || strcmp(h, "yes") != 0)
+			http_reply_error(req, 401, "token_required", "no");
+		return;
+	}
+	if (strncmp(path, "/file/", 6) == 0) {
+		plan->max = 20;
+		plan->dir = ctx;
+	} else if (strcmp(path, "/none") == 0)
+		plan->max = 0;
+	else if (strcmp(path, "/bad") == 0) {
+		plan->max = 20;
+		plan->dir = "/nonexistent-directory/x";
+	}
+}
+
+/* Echoes "file|SIZE|BYTES" for a body in a file, else as echo_handler. */
+static void
+file_handler(void *ctx, struct http_request *req)
+{
+	struct stat	 st;
+	uint64_t	 size = 0;
+	char		 out[256], data[64];
+	ssize_t		 got;
+	int		 fd, n;
+
+	fd = http_body_fd(req, &size);
+	if (fd < 0) {
+		echo_handler(ctx, req);
+		return;
+	}
+	got = read(fd, data, sizeof(data));
+	/* unnamed, private */
+	if (fstat(fd, &st) < 0 || st.st_nlink != 0 ||
+	    (st.st_mode & 077) != 0 || got < 0)
+		got = -1;
+	n = snprintf(out, sizeof(out), "file|%llu|%.*s",
+	    (unsigned long long)size, got < 0 ? 0 : (int)got, data);
+	http_reply(req, got < 0 ? 500 : 200,
+	    http_response_copy(out, (size_t)n));
+}
+
+static void
+test_body_plan(void)
+{
+	struct http_config	 c;
+	struct http_server	*s = NULL;
+	char			 err[128], ans[4096];
+	const char		*addr;
+	unsigned		 port;
+
+	memset(&c, 0, sizeof(c));
+	c.listen[0] = "127.0.0.1:0";
+	c.nlisten = 1;
+	c.threads = 2;
+	c.connection_memory = 32768;
+	c.connection_limit = 16;
+	c.connection_timeout = 5;
+	c.body_max = 8;
+	c.body_plan = plan_paths;
+	CHECK_EQ(http_server_start(&c, file_handler, "/tmp", &s, err,
+	    sizeof(err)), 0);
+	if (s == NULL)
+		return;
+	addr = http_server_address(s, 0);
+	port = (unsigned)strtoul(strrchr(addr, ':') + 1, NULL, 10);
+
+	/* into a file, over the memory cap but within its own */
+	CHECK_EQ(raw_exchange(port, "POST /file/a HTTP/1.1\r\nHost: a\r\n"
+	    "Content-Length: 12\r\nConnection: close\r\n\r\nhello world!",
+	    ans, sizeof(ans)), 0);
+	CHECK(strstr(ans, "HTTP/1.1 200") == ans);
+	CHECK(strstr(ans, "\r\n\r\nfile|12|hello world!") != NULL);
+	/* chunked into a file */
+	CHECK_EQ(raw_exchange(port, "POST /file/b HTTP/1.1\r\nHost: a\r\n"
+	    "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+	    "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", ans, sizeof(ans)), 0);
+	CHECK(strstr(ans, "\r\n\r\nfile|5|abcde") != NULL);
+	/* over the file's cap: announced, then chunked */
+	CHECK_EQ(raw_exchange(port, "POST /file/c HTTP/1.1\r\nHost: a\r\n"
+	    "Content-Length: 21\r\n\r\n012345678901234567890", ans,
+	    sizeof(ans)), 0);
+	CHECK(strstr(ans, "HTTP/1.1 413") == ans);
+	CHECK_EQ(raw_exchange(port, "POST /file/d HTTP/1.1\r\nHost: a\r\n"
+	    "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+	    "10\r\n0123456789abcdef\r\n10\r\n0123456789abcdef\r\n"
+	    "0\r\n\r\n", ans, sizeof(ans)), 0);
+	CHECK(strstr(ans, "HTTP/1.1 413") == ans);
+	/* the other paths keep body_max, in memory */
+	CHECK_EQ(raw_exchange(port, "POST /x HTTP/1.1\r\nHost: a\r\n"
+	    "Content-Length: 5\r\nConnection: close\r\n\r\nhello", ans,
+	    sizeof(ans)), 0);
+	CHECK(strstr(ans, "\r\n\r\n127.0.0.1|hello") != NULL);
+	CHECK_EQ(raw_exchange(port, "POST /x HTTP/1.1\r\nHost: a\r\n"
+	    "Content-Length: 12\r\n\r\nhello world!", ans,
+	    sizeof(ans)), 0);
+	CHECK(strstr(ans, "HTTP/1.1 413") == ans);
+	/* a path that takes none */
+	CHECK_EQ(raw_exchange(port, "POST /none HTTP/1.1\r\nHost: a\r\n"
+	    "Content-Length: 1\r\nConnection: close\r\n\r\nx", ans,
+	    sizeof(ans)), 0);
+	CHECK(strstr(ans, "HTTP/1.1 413") == ans);
+	/* a file that cannot be made */
+	CHECK_EQ(raw_exchange(port, "POST /bad HTTP/1.1\r\nHost: a\r\n"
+	    "Content-Length: 1\r\nConnection: close\r\n\r\nx", ans,
+	    sizeof(ans)), 0);
+	CHECK(strstr(ans, "HTTP/1.1 507") == ans);
+	CHECK(strstr(ans, "insufficient_storage") != NULL);
+	/* refused by the planner before the body, or let in */
+	CHECK_EQ(raw_exchange(port, "POST /refuse HTTP/1.1\r\nHost: a\r\n"
+	    "Content-Length: 5\r\n\r\nhello", ans, sizeof(ans)), 0);
+	CHECK(strstr(ans, "HTTP/1.1 401") == ans);
+	CHECK(strstr(ans, "token_required") != NULL);
+	CHECK_EQ(raw_exchange(port, "POST /refuse HTTP/1.1\r\nHost: a\r\n"
+	    "X-Let-In: yes\r\nContent-Length: 5\r\nConnection: close\r\n"
+	    "\r\nhello", ans, sizeof(ans)), 0);
+	CHECK(strstr(ans, "\r\n\r\n127.0.0.1|hello") != NULL);
+	http_server_stop(s);
+}
+
 int
 main(void)
 {
@@ -374,5 +506,6 @@ main(void)
 	RUN(test_etag_match);
 	RUN(test_etag_no_match);
 	RUN(test_request_body);
+	RUN(test_body_plan);
 	return check_end();
 }

@@ -2409,6 +2409,89 @@ test_inventory_answer(void)
 	buf_release(&b);
 }
 
+static void
+test_fields(void)
+{
+	char			 sched[32], start[8], group[8], any[32], err[128];
+	struct manifest_field	 f[] = {
+		{ "schedule", MANIFEST_FIELD_STRING, sched, sizeof(sched), 9 },
+		{ "at_startup", MANIFEST_FIELD_BOOL, start, sizeof(start), 9 },
+		{ "group", MANIFEST_FIELD_STRING, group, sizeof(group), 9 },
+		{ "n", MANIFEST_FIELD_ANY, any, sizeof(any), 9 },
+	};
+	static const char *const bad[] = {
+		"[]", "{", "{\"schedule\": 1}", "{\"at_startup\": \"yes\"}",
+		"{\"n\": [1]}", "{\"n\": {}}", "{\"group\": \"a\\u0000b\"}",
+		"{\"group\": \"a\", \"group\": \"b\"}",
+	};
+	size_t			 i;
+	static const char	 good[] = "{\"schedule\": \"every 30m\", "
+	    "\"at_startup\": true, \"group\": null, \"n\": 42, \"x\": [1]}";
+
+	CHECK_EQ(manifest_fields_parse(good, strlen(good), f, 4, err,
+	    sizeof(err)), 0);
+	CHECK(f[0].present && strcmp(sched, "every 30m") == 0);
+	CHECK(f[1].present && strcmp(start, "true") == 0);
+	CHECK(!f[2].present && group[0] == '\0');
+	CHECK(f[3].present && strcmp(any, "42") == 0);
+	CHECK_EQ(manifest_fields_parse("{\"n\": false}", 12, f, 4, err,
+	    sizeof(err)), 0);
+	CHECK(!f[0].present && f[3].present && strcmp(any, "false") == 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		CHECK_EQ(manifest_fields_parse(bad[i], strlen(bad[i]), f, 4, err,
+		    sizeof(err)), -EBADMSG);
+		CHECK(err[0] != '\0');
+	}
+	CHECK_EQ(manifest_fields_parse("{\"group\": \"12345678\"}", 21, f, 4,
+	    err, sizeof(err)), -E2BIG);
+}
+
+struct rows_seen {
+	int	 n;
+	char	 last[32];
+};
+
+static int
+rows_cb(void *arg, const struct manifest_field *f, size_t n)
+{
+	struct rows_seen	*r = arg;
+
+	(void)n;
+	r->n++;
+	snprintf(r->last, sizeof(r->last), "%s", f[0].present ? f[0].value :
+	    "-");
+	return r->n == 3 ? -EINTR : 0;
+}
+
+static void
+test_rows(void)
+{
+	char			 id[16], err[128];
+	struct manifest_field	 f[] = {
+		{ "id", MANIFEST_FIELD_ANY, id, sizeof(id), 0 },
+	};
+	struct rows_seen	 seen;
+	static const char	 doc[] = "[{\"id\": 1}, {\"id\": \"b\"}, {}]";
+
+	memset(&seen, 0, sizeof(seen));
+	CHECK_EQ(manifest_rows_parse("[]", 2, 16, f, 1, rows_cb, &seen, err,
+	    sizeof(err)), 0);
+	CHECK_EQ(seen.n, 0);
+	CHECK_EQ(manifest_rows_parse(doc, strlen(doc), 1024, f, 1, rows_cb,
+	    &seen, err, sizeof(err)), -EINTR);
+	CHECK_EQ(seen.n, 3);
+	CHECK(strcmp(seen.last, "-") == 0);
+	memset(&seen, 0, sizeof(seen));
+	CHECK_EQ(manifest_rows_parse("[{\"id\": 1}, 2]", 14, 1024, f, 1,
+	    rows_cb, &seen, err, sizeof(err)), -EBADMSG);
+	CHECK_EQ(seen.n, 1);
+	CHECK_EQ(manifest_rows_parse("{}", 2, 1024, f, 1, rows_cb, &seen, err,
+	    sizeof(err)), -EBADMSG);
+	CHECK_EQ(manifest_rows_parse(doc, strlen(doc), 8, f, 1, rows_cb,
+	    &seen, err, sizeof(err)), -E2BIG);
+}
+
 int
 main(void)
 {
@@ -2462,5 +2545,7 @@ main(void)
 	RUN(test_inventory_bad);
 	RUN(test_inventory_build);
 	RUN(test_inventory_answer);
+	RUN(test_fields);
+	RUN(test_rows);
 	return check_end();
 }
