@@ -39,67 +39,59 @@ report_state_name(enum report_state s)
 
 /* ---- the schedule of a downstream -------------------------------------- */
 
-/*
- * The row of a schedule target, as db_schedule_get will give it once
- * the schedules table is in db.h: until then the meta value
- * "schedule:TARGET" holds "TEXT" or "TEXT at_startup". 0, -ENOENT.
- */
-#define REPORT_SCHEDULE_MAX	(CONF_SCHEDULE_TEXT_MAX + 16)
-
+/* "downstream/NAME" in target; -E2BIG when no such target can be. */
 static int
-report_schedule_row(struct db *db, const char *target,
-    char text[CONF_SCHEDULE_TEXT_MAX], int *ret_at_startup)
+report_target(const char *name, char target[DB_SCHEDULE_TARGET_MAX + 1])
 {
-	char	 key[MANIFEST_NAME_MAX + 64], v[REPORT_SCHEDULE_MAX];
-	char	*sp;
-	int	 e;
-
-	snprintf(key, sizeof(key), "schedule:%s", target);
-	e = db_meta_get(db, key, v, sizeof(v));
-	if (e < 0)
-		return e;
-	*ret_at_startup = 0;
-	sp = strstr(v, " at_startup");
-	if (sp != NULL && sp[11] == '\0') {
-		*sp = '\0';
-		*ret_at_startup = 1;
-	}
-	if (strlen(v) >= CONF_SCHEDULE_TEXT_MAX)
-		v[0] = '\0';		/* no schedule is that long */
-	memcpy(text, v, strlen(v) + 1);
+	if ((size_t)snprintf(target, DB_SCHEDULE_TARGET_MAX + 1, "%s%s",
+	    REPORT_TARGET_PREFIX, name) > DB_SCHEDULE_TARGET_MAX)
+		return -E2BIG;
 	return 0;
 }
 
+/* Sets (text "": removes) the schedule row of downstream name. */
 static int
 report_schedule_set(struct db *db, const char *name, const char *text,
     int at_startup)
 {
-	char	 key[MANIFEST_NAME_MAX + 64], v[REPORT_SCHEDULE_MAX];
+	struct db_schedule	 row;
+	int			 e;
 
-	snprintf(key, sizeof(key), "schedule:%s%s", REPORT_TARGET_PREFIX,
-	    name);
-	snprintf(v, sizeof(v), "%s%s", text, at_startup ? " at_startup" : "");
-	return db_meta_set(db, key, text[0] != '\0' ? v : "");
+	memset(&row, 0, sizeof(row));
+	e = report_target(name, row.target);
+	if (e < 0)
+		return e;
+	if (text[0] == '\0') {
+		e = db_schedule_remove(db, row.target);
+		return e == -ENOENT ? 0 : e;
+	}
+	if (strlen(text) > DB_SCHEDULE_TEXT_MAX)
+		return -E2BIG;
+	memcpy(row.schedule, text, strlen(text) + 1);
+	row.at_startup = at_startup != 0;
+	return db_schedule_set(db, &row);
 }
 
 int
 report_schedule_of(struct db *db, const char *name,
     struct manifest_inventory_answer *ret_a)
 {
-	char	 target[MANIFEST_NAME_MAX + 16], text[CONF_SCHEDULE_TEXT_MAX];
-	int	 at_startup, e;
+	struct db_schedule	 row;
+	char			 target[DB_SCHEDULE_TARGET_MAX + 1];
+	int			 e;
 
 	memset(ret_a, 0, sizeof(*ret_a));
-	snprintf(target, sizeof(target), "%s%s", REPORT_TARGET_PREFIX, name);
-	e = report_schedule_row(db, target, text, &at_startup);
+	if (report_target(name, target) < 0)
+		return 0;		/* no such target can be set */
+	e = db_schedule_get(db, target, &row);
 	if (e == -ENOENT)
 		return 0;
 	if (e < 0)
 		return e;
-	/* a row whose text does not parse is ignored ("": removed) */
-	if (conf_schedule_parse(text, &ret_a->schedule) == 0) {
+	/* a row whose text does not parse is ignored (db.h) */
+	if (conf_schedule_parse(row.schedule, &ret_a->schedule) == 0) {
 		ret_a->scheduled = 1;
-		ret_a->at_startup = at_startup;
+		ret_a->at_startup = row.at_startup != 0;
 	}
 	return 0;
 }
@@ -789,13 +781,13 @@ report_get(struct report *rep, const char *only, int what, time_t now,
 /* POST /v1/admin/downstreams/{name}/sync, DELETE /v1/admin/downstreams/{name} */
 static int
 report_change(struct report *rep, const char *name, int run, time_t now,
-    struct report_answer *ans)
+    const char *by, struct report_answer *ans)
 {
 	char	 detail[DB_EVENT_DETAIL_MAX + 1];
 	int	 e;
 
-	snprintf(detail, sizeof(detail), run ? "%s: run now asked (admin "
-	    "API)" : "%s: removed (admin API)", name);
+	snprintf(detail, sizeof(detail), "%s: %s by %s", name, run ?
+	    "run now asked" : "removed", by != NULL ? by : "the admin API");
 	pthread_mutex_lock(&rep->lock);
 	e = db_begin(rep->db);
 	if (e == 0)
@@ -892,7 +884,7 @@ report_inventory_handle(struct report *rep, struct http_request *req,
 /* The admin endpoints, from a method, a path and a query to an answer. */
 static void
 report_admin(struct report *rep, const char *m, const char *const *seg,
-    int n, int may_write, const char *only, time_t now,
+    int n, int may_write, const char *by, const char *only, time_t now,
     struct report_answer *ans)
 {
 	int	 get = strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
@@ -921,7 +913,7 @@ report_admin(struct report *rep, const char *m, const char *const *seg,
 			report_fail(ans, 403, "forbidden", "this token may "
 			    "only read");
 		else
-			report_change(rep, seg[1], n == 3, now, ans);
+			report_change(rep, seg[1], n == 3, now, by, ans);
 		return;
 	}
 	if (n == 2 && strcmp(seg[0], "reports") == 0 &&
@@ -937,12 +929,12 @@ report_admin(struct report *rep, const char *m, const char *const *seg,
 
 void
 report_admin_handle(struct report *rep, struct http_request *req,
-    const char *const *seg, int n, int may_write)
+    const char *const *seg, int n, int may_write, const char *by)
 {
 	struct report_answer	 ans;
 
 	report_answer_init(&ans);
-	report_admin(rep, http_method(req), seg, n, may_write,
+	report_admin(rep, http_method(req), seg, n, may_write, by,
 	    http_query(req, "downstream"), time(NULL), &ans);
 	report_reply(req, &ans);
 	buf_release(&ans.body);
@@ -1166,9 +1158,8 @@ downstreams_change(struct repo *r, const char *cmd, const char *name)
 
 	if (!conf_valid_name(name, 0))
 		return log_error("bad downstream name '%s'", name), 1;
-	snprintf(detail, sizeof(detail), run ? "%s: run now asked "
-	    "('cascade downstreams')" : "%s: removed ('cascade downstreams')",
-	    name);
+	snprintf(detail, sizeof(detail), "%s: %s by 'cascade downstreams'",
+	    name, run ? "run now asked" : "removed");
 	e = db_begin(r->db);
 	if (e == 0)
 		e = run ? db_downstream_run(r->db, name, (int64_t)time(NULL)) :

@@ -162,13 +162,14 @@ int	 report_run_take(struct report *rep, const char *name);
  * the bearer token. seg are the n path segments after "admin" (seg[0]
  * is "downstreams" or "reports"; "/v1/admin/downstreams/b1/sync" gives
  * {"downstreams", "b1", "sync"}); may_write is 0 for a token that may
- * only read (a viewer), which gets 403 "forbidden" on POST and DELETE.
- * Replies itself: 200, 202, 204, or an error {"error", "detail"}: 400
- * (a bad name or query), 403, 404 (no such downstream or resource), 405
- * (with Allow), 500. GET includes HEAD.
+ * only read (a viewer), which gets 403 "forbidden" on POST and DELETE;
+ * by names who asks in the events of a change ("admin token 'ops'";
+ * NULL: "the admin API"). Replies itself: 200, 202, 204, or an error
+ * {"error", "detail"}: 400 (a bad name or query), 403, 404 (no such
+ * downstream or resource), 405 (with Allow), 500. GET includes HEAD.
  */
 void	 report_admin_handle(struct report *rep, struct http_request *req,
-	    const char *const *seg, int n, int may_write);
+	    const char *const *seg, int n, int may_write, const char *by);
 
 /* The counts by state now, for the admin summary. 0 or -errno. */
 int	 report_summary(struct report *rep, struct report_counts *ret);

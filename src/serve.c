@@ -1517,7 +1517,8 @@ serve_run(struct repo *r, const struct serve_options *o)
 	else if (e < 0)
 		log_errno(e, "cannot make the admin token 'admin' in '%s/%s'",
 		    r->dir, ADMIN_TOKEN_FILE);
-	e = admin_open(r->dir, &r->conf, s.agents, s.notify, &s.admin);
+	e = admin_open(r->dir, &r->conf, s.agents, s.notify, s.report,
+	    &s.admin);
 	if (e < 0) {
 		log_errno(e, "cannot open the admin API's state");
 		metrics_collector_stop(s.collector);

@@ -93,7 +93,7 @@ admin(struct report *rep, const char *method, const char *path,
 		seg[n++] = p;
 	report_answer_init(&ans);
 	report_admin(rep, method, (const char *const *)seg, n, may_write,
-	    only, NOW, &ans);
+	    may_write ? "admin token 'ops'" : NULL, only, NOW, &ans);
 	status = ans.status;
 	if (body != NULL)
 		snprintf(body, bodysize, "%s%s%s", ans.error != NULL ?
@@ -651,7 +651,7 @@ test_admin(void)
 	CHECK_EQ(d.run_requested, NOW);
 	db_downstreams_free(&d, 1);
 	CHECK_EQ(events_of(r.db, "downstream-run", &c), 1);
-	CHECK(strcmp(c.last, "b1: run now asked (admin API)") == 0);
+	CHECK(strcmp(c.last, "b1: run now asked by admin token 'ops'") == 0);
 	CHECK_EQ(admin(rep, "GET", "downstreams/b1", 0, NULL, body,
 	    sizeof(body)), 200);
 	CHECK(strstr(body, "\"run_requested\": \"2026-11-22T10:00:00Z\"") !=
