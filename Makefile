@@ -3,7 +3,7 @@
 
 CC	?= cc
 CLANG	?= clang
-PKGS	 = libmicrohttpd libcurl libzstd libcrypto libsodium sqlite3 jansson inih
+PKGS	 = libmicrohttpd libcurl libzstd libcrypto libsodium sqlite3 libpq jansson inih
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 CURL_LIBS  := $(shell pkg-config --libs libcurl 2>/dev/null)

@@ -108,7 +108,7 @@ agents_open(const char *dir, const struct conf *c, struct agents **ret_a)
 		return -ENOMEM;
 	}
 	*a->conf = *c;
-	e = db_open(path, 0, &a->db);
+	e = db_open(path, c->state, 0, &a->db);
 	/* reports and last-seen times are rewritten all the time: they need
 	 * not wait for the disk (enrolments do, see agents_enrol) */
 	if (e == 0)

@@ -789,6 +789,23 @@ conf_component_get(struct conf *c, const char *name, int create)
 	return cc;
 }
 
+/* [repository] state: "sqlite" (or empty) keeps everything in state.db;
+ * a libpq connection URI moves the shared tables to PostgreSQL. */
+static int
+conf_state(const char *v, char dst[CONF_VALUE_MAX], const char **why)
+{
+	if (v[0] == '\0' || strcmp(v, "sqlite") == 0) {
+		dst[0] = '\0';
+		return 0;
+	}
+	if ((strncmp(v, "postgresql://", 13) != 0 &&
+	    strncmp(v, "postgres://", 11) != 0) || !conf_valid_text(v)) {
+		*why = "expected sqlite or a postgresql:// URL";
+		return -EBADMSG;
+	}
+	return conf_copy(dst, CONF_VALUE_MAX, v);
+}
+
 static int
 conf_set(void *obj, const char *section, const char *key, const char *v,
     const char **why)
@@ -816,9 +833,13 @@ conf_set(void *obj, const char *section, const char *key, const char *v,
 			return conf_name(v, c->default_kind, 0);
 		if (strcmp(key, "default_edition") == 0)
 			return conf_name(v, c->default_edition, 0);
+		if (strcmp(key, "state") == 0)
+			return conf_state(v, c->state, why);
 		return -ENOENT;
 	}
 	if (strcmp(section, "server") == 0) {
+		if (strcmp(key, "state") == 0)
+			return conf_state(v, c->state, why);
 		if (strcmp(key, "listen") == 0) {
 			if (c->nlisten == CONF_LISTEN_MAX)
 				return -E2BIG;

@@ -4,7 +4,7 @@
  *
  * Keys (all optional; docs/configuration.md is the reference):
  *   [repository] channel, delta_window, retention, manifest_expires,
- *                default_kind, default_edition
+ *                default_kind, default_edition, state
  *   [server]     listen (repeatable), threads, connection_memory,
  *                connection_limit, connection_timeout, gc_interval,
  *                upload_max
@@ -126,6 +126,9 @@ struct conf {
 	int64_t	 manifest_expires;		/* seconds; 7 days */
 	char	 default_kind[CONF_NAME_MAX + 1];	/* "pattern" */
 	char	 default_edition[CONF_NAME_MAX + 1];	/* "standard" */
+	/* "" (SQLite, state.db) or a postgresql:// URL for the tables that
+	 * servers sharing one database share (db.h); also read in [server] */
+	char	 state[CONF_VALUE_MAX];
 	/* [server] */
 	char	 listen[CONF_LISTEN_MAX][CONF_VALUE_MAX];
 	int	 nlisten;			/* 0: "[::]:8080" */

@@ -7,10 +7,12 @@
 #include <time.h>
 
 #include "db.h"
+#include "pg.h"
 #include "banned.h"
 
 struct db {
-	sqlite3	*h;
+	sqlite3		*h;
+	struct pg	*pg;	/* the shared tables, or NULL: all in h */
 };
 
 static const char db_schema[] =
@@ -225,7 +227,7 @@ db_migrate(struct db *db)
 }
 
 int
-db_open(const char *path, int create, struct db **ret_db)
+db_open(const char *path, const char *state, int create, struct db **ret_db)
 {
 	struct db	*db;
 	int		 flags, rc, r;
@@ -245,6 +247,8 @@ db_open(const char *path, int create, struct db **ret_db)
 		return db_err(rc);
 	}
 	r = db_migrate(db);
+	if (r == 0 && state != NULL && state[0] != '\0')
+		r = pg_open(state, &db->pg);
 	if (r < 0) {
 		db_close(db);
 		return r;
@@ -258,6 +262,7 @@ db_close(struct db *db)
 {
 	if (db == NULL)
 		return;
+	pg_close(db->pg);
 	sqlite3_close(db->h);
 	free(db);
 }
@@ -265,28 +270,68 @@ db_close(struct db *db)
 int
 db_set_durable(struct db *db, int durable)
 {
-	return db_err(sqlite3_exec(db->h, durable ?
+	int	 r;
+
+	r = db_err(sqlite3_exec(db->h, durable ?
 	    "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
 	    NULL, NULL, NULL));
+	if (r == 0 && db->pg != NULL)
+		r = pg_set_durable(db->pg, durable);
+	return r;
 }
 
+/*
+ * With PostgreSQL a transaction is one in each database, atomic in each.
+ * PostgreSQL commits first: when it refuses, nothing is kept anywhere.
+ * Only a local commit failing right after (a disk failure) can keep the
+ * shared half of a change that writes both (a publish and its event).
+ */
 int
 db_begin(struct db *db)
 {
-	return db_err(sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL,
+	int	 r;
+
+	r = db_err(sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL,
 	    NULL));
+	if (r == 0 && db->pg != NULL) {
+		r = pg_begin(db->pg);
+		if (r < 0)
+			sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+	}
+	return r;
 }
 
 int
 db_commit(struct db *db)
 {
+	int	 r;
+
+	if (db->pg != NULL) {
+		r = pg_commit(db->pg);
+		if (r < 0) {
+			sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+			return r;
+		}
+	}
 	return db_err(sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL));
 }
 
 void
 db_rollback(struct db *db)
 {
+	if (db->pg != NULL)
+		pg_rollback(db->pg);
 	sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int
+db_lease_take(struct db *db, const char *name, const char *holder,
+    int64_t seconds)
+{
+	/* one server on its own file: nobody else to run the work */
+	if (db->pg == NULL)
+		return 1;
+	return pg_lease_take(db->pg, name, holder, seconds);
 }
 
 /*
@@ -673,6 +718,8 @@ db_license_add(struct db *db, const struct db_license *l)
 	char		 hash[2 * CRYPTO_SHA256_LEN + 1];
 	int		 named = l->username[0] != '\0', r;
 
+	if (db->pg != NULL)
+		return pg_license_add(db->pg, l);
 	crypto_hex(l->salt, sizeof(l->salt), salt);
 	crypto_hex(l->hash, sizeof(l->hash), hash);
 	r = db_prepare(db, &st, "INSERT INTO licenses (" DB_LICENSE_COLS ") "
@@ -688,6 +735,8 @@ db_license_remove(struct db *db, const char *key)
 	sqlite3_stmt	*st;
 	int		 r;
 
+	if (db->pg != NULL)
+		return pg_license_remove(db->pg, key);
 	r = db_prepare(db, &st, "DELETE FROM licenses WHERE key = ?", "s",
 	    key);
 	if (r < 0)
@@ -704,6 +753,8 @@ db_license_get(struct db *db, const char *key, struct db_license *ret_l)
 	sqlite3_stmt	*st;
 	int		 r, rc;
 
+	if (db->pg != NULL)
+		return pg_license_get(db->pg, key, ret_l);
 	r = db_prepare(db, &st, "SELECT " DB_LICENSE_COLS " FROM licenses "
 	    "WHERE key = ?", "s", key);
 	if (r < 0)
@@ -725,6 +776,8 @@ db_licenses(struct db *db, struct db_license **ret_l, size_t *ret_n)
 	size_t			 n = 0;
 	int			 r, rc;
 
+	if (db->pg != NULL)
+		return pg_licenses(db->pg, ret_l, ret_n);
 	r = db_prepare(db, &st, "SELECT " DB_LICENSE_COLS " FROM licenses "
 	    "ORDER BY key", "");
 	if (r < 0)
@@ -755,6 +808,8 @@ db_licenses_generation(struct db *db, uint64_t *ret_gen)
 	sqlite3_stmt	*st;
 	int		 r, rc;
 
+	if (db->pg != NULL)
+		return pg_licenses_generation(db->pg, ret_gen);
 	r = db_prepare(db, &st, "SELECT CAST(value AS INTEGER) FROM meta "
 	    "WHERE key = 'licenses_generation'", "");
 	if (r < 0)
@@ -808,6 +863,8 @@ db_events(struct db *db, int64_t since,
 	sqlite3_stmt	*st;
 	int		 r;
 
+	if (db->pg != NULL)
+		return pg_events(db->pg, since, fn, arg);
 	r = db_prepare(db, &st, "SELECT " DB_EVENT_COLS " FROM events "
 	    "WHERE time >= ? ORDER BY id", "i", since);
 	if (r < 0)
@@ -825,6 +882,8 @@ db_events_query(struct db *db, const struct db_event_filter *f,
 	char		 prefix[DB_EVENT_KIND_MAX + 2];
 	int		 r, is_prefix = klen > 0 && kind[klen - 1] == '*';
 
+	if (db->pg != NULL)
+		return pg_events_query(db->pg, f, fn, arg);
 	/* a prefix is compared by substr, which knows no wildcard: a '%'
 	 * or '_' in it means itself */
 	snprintf(prefix, sizeof(prefix), "%.*s", (int)(is_prefix ?
@@ -852,6 +911,8 @@ db_events_last(struct db *db, int64_t *ret_id)
 	sqlite3_stmt	*st;
 	int		 r, rc;
 
+	if (db->pg != NULL)
+		return pg_events_last(db->pg, ret_id);
 	r = db_prepare(db, &st, "SELECT COALESCE(MAX(id), 0) FROM events",
 	    "");
 	if (r < 0)
@@ -901,6 +962,9 @@ db_event_add(struct db *db, const char *kind, const char *channel,
 	sqlite3_stmt	*st;
 	int		 r;
 
+	if (db->pg != NULL)
+		return pg_event_add(db->pg, (int64_t)time(NULL), kind,
+		    channel, NULL, detail);
 	r = db_prepare(db, &st, "INSERT INTO events (time, kind, channel, "
 	    "detail) VALUES (?, ?, ?, ?)", "isss", (int64_t)time(NULL), kind,
 	    channel != NULL ? channel : "", detail != NULL ? detail : "");
@@ -914,6 +978,9 @@ db_event_add_agent(struct db *db, const char *kind, const char *agent,
 	sqlite3_stmt	*st;
 	int		 r;
 
+	if (db->pg != NULL)
+		return pg_event_add(db->pg, (int64_t)time(NULL), kind, NULL,
+		    agent, detail);
 	r = db_prepare(db, &st, "INSERT INTO events (time, kind, channel, "
 	    "agent, detail) VALUES (?, ?, '', ?, ?)", "isss",
 	    (int64_t)time(NULL), kind, agent != NULL ? agent : "",
@@ -927,6 +994,8 @@ db_events_prune(struct db *db, int64_t before)
 	sqlite3_stmt	*st;
 	int		 r;
 
+	if (db->pg != NULL)
+		return pg_events_prune(db->pg, before);
 	r = db_prepare(db, &st, "DELETE FROM events WHERE time < ?", "i",
 	    before);
 	if (r < 0)
@@ -997,6 +1066,8 @@ db_agent_add(struct db *db, const struct db_agent *a)
 	sqlite3_stmt	*st;
 	int		 r;
 
+	if (db->pg != NULL)
+		return pg_agent_add(db->pg, a);
 	r = db_prepare(db, &st, "INSERT INTO agents (" DB_AGENT_COLS ") "
 	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "sbbssisiiiss",
 	    a->id, a->token_hash, sizeof(a->token_hash), a->notify_key,
@@ -1013,6 +1084,8 @@ db_agent_get(struct db *db, const char *id, struct db_agent *ret_a)
 	struct db_agent	 a;
 	int		 r, rc;
 
+	if (db->pg != NULL)
+		return pg_agent_get(db->pg, id, ret_a);
 	r = db_prepare(db, &st, "SELECT " DB_AGENT_COLS " FROM agents "
 	    "WHERE id = ?", "s", id);
 	if (r < 0)
@@ -1041,6 +1114,8 @@ db_agents_select(struct db *db, int with_status, struct db_agent **ret_a,
 	size_t		 n = 0, cap = 0;
 	int		 r, rc;
 
+	if (db->pg != NULL)
+		return pg_agents(db->pg, with_status, ret_a, ret_n);
 	r = db_prepare(db, &st, with_status ?
 	    "SELECT " DB_AGENT_COLS " FROM agents ORDER BY enrolled, rowid" :
 	    "SELECT " DB_AGENT_NOSTATUS_COLS ", NULL FROM agents "
@@ -1107,6 +1182,8 @@ db_agent_set_licensed(struct db *db, const char *id, int licensed)
 	sqlite3_stmt	*st;
 	int		 r;
 
+	if (db->pg != NULL)
+		return pg_agent_set_licensed(db->pg, id, licensed);
 	r = db_prepare(db, &st, "UPDATE agents SET licensed = ? WHERE id = ?",
 	    "is", (int64_t)(licensed != 0), id);
 	return r < 0 ? r : db_agent_change(db, st);
@@ -1118,6 +1195,8 @@ db_agent_set_group(struct db *db, const char *id, const char *group)
 	sqlite3_stmt	*st;
 	int		 r;
 
+	if (db->pg != NULL)
+		return pg_agent_set_group(db->pg, id, group);
 	r = db_prepare(db, &st, "UPDATE agents SET grp = ? WHERE id = ?",
 	    "ss", group, id);
 	return r < 0 ? r : db_agent_change(db, st);
@@ -1129,6 +1208,8 @@ db_agent_remove(struct db *db, const char *id)
 	sqlite3_stmt	*st;
 	int		 r;
 
+	if (db->pg != NULL)
+		return pg_agent_remove(db->pg, id);
 	r = db_prepare(db, &st, "DELETE FROM agents WHERE id = ?", "s", id);
 	return r < 0 ? r : db_agent_change(db, st);
 }
@@ -1140,6 +1221,9 @@ db_agent_report(struct db *db, const char *id, const char *hostname,
 	sqlite3_stmt	*st;
 	int		 r;
 
+	if (db->pg != NULL)
+		return pg_agent_report(db->pg, id, hostname, notify_url,
+		    status, now);
 	r = db_prepare(db, &st, "UPDATE agents SET hostname = ?, "
 	    "notify_url = ?, status = ?, last_report = ?, last_seen = ? "
 	    "WHERE id = ?", "sssiis", hostname, notify_url != NULL ?
@@ -1153,6 +1237,8 @@ db_agent_seen(struct db *db, const char *id, int64_t now)
 	sqlite3_stmt	*st;
 	int		 r;
 
+	if (db->pg != NULL)
+		return pg_agent_seen(db->pg, id, now);
 	r = db_prepare(db, &st, "UPDATE agents SET last_seen = ? WHERE id = ?",
 	    "is", now, id);
 	return r < 0 ? r : db_agent_change(db, st);
@@ -1178,6 +1264,8 @@ db_token_add(struct db *db, const struct db_token *t)
 	sqlite3_stmt	*st;
 	int		 r;
 
+	if (db->pg != NULL)
+		return pg_token_add(db->pg, t);
 	r = db_prepare(db, &st, "INSERT INTO tokens (" DB_TOKEN_COLS ") "
 	    "VALUES (?, ?, ?, ?)", "ssbi", t->name, t->role, t->hash,
 	    sizeof(t->hash), t->created);
@@ -1190,6 +1278,8 @@ db_token_remove(struct db *db, const char *name)
 	sqlite3_stmt	*st;
 	int		 r;
 
+	if (db->pg != NULL)
+		return pg_token_remove(db->pg, name);
 	r = db_prepare(db, &st, "DELETE FROM tokens WHERE name = ?", "s",
 	    name);
 	if (r < 0)
@@ -1207,6 +1297,8 @@ db_token_find(struct db *db, const unsigned char hash[CRYPTO_SHA256_LEN],
 	sqlite3_stmt	*st;
 	int		 r, rc;
 
+	if (db->pg != NULL)
+		return pg_token_find(db->pg, hash, ret_t);
 	r = db_prepare(db, &st, "SELECT " DB_TOKEN_COLS " FROM tokens "
 	    "WHERE hash = ?", "b", hash, (size_t)CRYPTO_SHA256_LEN);
 	if (r < 0)
@@ -1228,6 +1320,8 @@ db_tokens(struct db *db, struct db_token **ret_t, size_t *ret_n)
 	size_t		 n = 0;
 	int		 r, rc;
 
+	if (db->pg != NULL)
+		return pg_tokens(db->pg, ret_t, ret_n);
 	r = db_prepare(db, &st, "SELECT " DB_TOKEN_COLS " FROM tokens "
 	    "ORDER BY name", "");
 	if (r < 0)
@@ -1269,6 +1363,8 @@ db_schedule_get(struct db *db, const char *target, struct db_schedule *ret_s)
 	sqlite3_stmt	*st;
 	int		 r, rc;
 
+	if (db->pg != NULL)
+		return pg_schedule_get(db->pg, target, ret_s);
 	r = db_prepare(db, &st, "SELECT target, schedule, at_startup FROM "
 	    "schedules WHERE target = ?", "s", target);
 	if (r < 0)
@@ -1288,6 +1384,8 @@ db_schedule_set(struct db *db, const struct db_schedule *s)
 	sqlite3_stmt	*st;
 	int		 r;
 
+	if (db->pg != NULL)
+		return pg_schedule_set(db->pg, s);
 	r = db_prepare(db, &st, "INSERT INTO schedules (target, schedule, "
 	    "at_startup) VALUES (?, ?, ?) ON CONFLICT (target) DO UPDATE SET "
 	    "schedule = excluded.schedule, at_startup = excluded.at_startup",
@@ -1301,6 +1399,8 @@ db_schedule_remove(struct db *db, const char *target)
 	sqlite3_stmt	*st;
 	int		 r;
 
+	if (db->pg != NULL)
+		return pg_schedule_remove(db->pg, target);
 	r = db_prepare(db, &st, "DELETE FROM schedules WHERE target = ?", "s",
 	    target);
 	if (r < 0)
@@ -1319,6 +1419,8 @@ db_schedules(struct db *db, struct db_schedule **ret_s, size_t *ret_n)
 	size_t			 n = 0;
 	int			 r, rc;
 
+	if (db->pg != NULL)
+		return pg_schedules(db->pg, ret_s, ret_n);
 	r = db_prepare(db, &st, "SELECT target, schedule, at_startup FROM "
 	    "schedules ORDER BY target", "");
 	if (r < 0)
@@ -1384,6 +1486,8 @@ db_downstream_report(struct db *db, const struct db_downstream *d)
 	sqlite3_stmt	*st;
 	int		 r;
 
+	if (db->pg != NULL)
+		return pg_downstream_report(db->pg, d);
 	r = db_prepare(db, &st, "INSERT INTO downstreams (name, address, "
 	    "edition, last_report, inventory) VALUES (?, ?, ?, ?, ?) "
 	    "ON CONFLICT (name) DO UPDATE SET address = excluded.address, "
@@ -1401,6 +1505,8 @@ db_downstream_get(struct db *db, const char *name, struct db_downstream *ret_d)
 	struct db_downstream	 d;
 	int			 r = 0, rc;
 
+	if (db->pg != NULL)
+		return pg_downstream_get(db->pg, name, ret_d);
 	r = db_prepare(db, &st, "SELECT " DB_DOWNSTREAM_COLS " FROM "
 	    "downstreams WHERE name = ?", "s", name);
 	if (r < 0)
@@ -1427,6 +1533,8 @@ db_downstreams(struct db *db, struct db_downstream **ret_d, size_t *ret_n)
 	size_t			 n = 0, cap = 0;
 	int			 r, rc;
 
+	if (db->pg != NULL)
+		return pg_downstreams(db->pg, ret_d, ret_n);
 	r = db_prepare(db, &st, "SELECT " DB_DOWNSTREAM_COLS " FROM "
 	    "downstreams ORDER BY name", "");
 	if (r < 0)
@@ -1465,6 +1573,8 @@ db_downstream_remove(struct db *db, const char *name)
 	sqlite3_stmt	*st;
 	int		 r;
 
+	if (db->pg != NULL)
+		return pg_downstream_remove(db->pg, name);
 	r = db_prepare(db, &st, "DELETE FROM downstreams WHERE name = ?", "s",
 	    name);
 	return r < 0 ? r : db_agent_change(db, st);
@@ -1476,6 +1586,8 @@ db_downstream_run(struct db *db, const char *name, int64_t now)
 	sqlite3_stmt	*st;
 	int		 r;
 
+	if (db->pg != NULL)
+		return pg_downstream_run(db->pg, name, now);
 	r = db_prepare(db, &st, "UPDATE downstreams SET run_requested = "
 	    "CASE WHEN run_requested != 0 THEN run_requested ELSE ? END "
 	    "WHERE name = ?", "is", now, name);
@@ -1488,6 +1600,8 @@ db_downstream_run_take(struct db *db, const char *name)
 	sqlite3_stmt	*st;
 	int		 r;
 
+	if (db->pg != NULL)
+		return pg_downstream_run_take(db->pg, name);
 	/* one statement: of two takers, one changes the row */
 	r = db_prepare(db, &st, "UPDATE downstreams SET run_requested = 0 "
 	    "WHERE name = ? AND run_requested != 0", "s", name);
@@ -1507,6 +1621,8 @@ db_downstreams_running(struct db *db,
 	size_t		 n = 0;
 	int		 r, rc;
 
+	if (db->pg != NULL)
+		return pg_downstreams_running(db->pg, ret_names, ret_n);
 	r = db_prepare(db, &st, "SELECT name FROM downstreams WHERE "
 	    "run_requested != 0 ORDER BY name", "");
 	if (r < 0)

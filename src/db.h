@@ -3,6 +3,14 @@
  * serial of each channel, every version of every component, and every
  * delta. The only module that includes SQLite. Writers hold the
  * repository lock (see repo.h); readers see a consistent snapshot.
+ *
+ * Opened with a PostgreSQL URL (cascade.conf [repository] state), the
+ * tables that servers sharing that database share (licenses and their
+ * generation, agents, events, admin tokens, schedules, leases) are there
+ * instead (pg.h), behind
+ * these same functions, with the same semantics and errors; channels,
+ * versions, deltas and meta stay in state.db. Inside a transaction,
+ * roll back after any error (PostgreSQL refuses further statements).
  */
 #ifndef DB_H
 #define DB_H
@@ -34,9 +42,13 @@ struct db_delta {
 
 /* Opens (creating when create) the state file and its schema, bringing
  * the schema of an older file up to date (PRAGMA user_version counts
- * the steps). 0, -ENOENT, -EIO, -EROFS (an older file that cannot be
- * written), -ENOTSUP (a file from a newer cascade). */
-int	 db_open(const char *path, int create, struct db **ret_db);
+ * the steps). state: NULL or "" (everything in the file), or a
+ * postgresql:// URL (conf.h's state), whose schema is brought up to date
+ * too. 0, -ENOENT, -EIO, -EROFS (an older file that cannot be written),
+ * -ENOTSUP (a file or database from a newer cascade), -ECONNREFUSED
+ * (PostgreSQL cannot be reached). */
+int	 db_open(const char *path, const char *state, int create,
+	    struct db **ret_db);
 void	 db_close(struct db *db);			/* NULL-safe */
 /* Whether each commit of this connection is synced to disk before it
  * returns (the default). Without, a power loss may lose the last
@@ -88,6 +100,15 @@ int	 db_event_add(struct db *db, const char *kind, const char *channel,
  * get copies into dst (truncating to size); -ENOENT when unset. */
 int	 db_meta_get(struct db *db, const char *key, char *dst, size_t size);
 int	 db_meta_set(struct db *db, const char *key, const char *value);
+/*
+ * A lease on work that must run once across the servers sharing the
+ * database (a scheduled sync): 1 when holder (unique per server process)
+ * now holds `name` for `seconds` (taken free or expired, or renewed by
+ * its holder), 0 when another holder has it, or -errno. Times are the
+ * database's. Without PostgreSQL always 1: the server is alone.
+ */
+int	 db_lease_take(struct db *db, const char *name, const char *holder,
+	    int64_t seconds);
 /* 1 if any version or delta row names the object, else 0. */
 int	 db_object_referenced(struct db *db, const char *sha256);
 

@@ -768,7 +768,7 @@ metrics_collector_start(const char *dir, const struct conf *c,
 	if (e == 0)
 		e = fs_path(path, sizeof(path), "%s/state.db", dir);
 	if (e == 0)
-		e = db_open(path, 0, &mc->db);
+		e = db_open(path, c->state, 0, &mc->db);
 	if (e == 0)
 		e = store_open(&mc->store, dir, 0);
 	if (e < 0) {

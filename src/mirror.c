@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fetch.h"
 #include "log.h"
@@ -29,6 +30,7 @@ struct mirror {
 	char		 name[CONF_NAME_MAX + 1];	/* as a downstream */
 	/* the schedule the upstream set for this mirror (sync thread) */
 	struct manifest_inventory_answer given;
+	char		 holder[128];	/* this process, for the lease */
 };
 
 /*
@@ -117,6 +119,41 @@ mirror_given_apply(struct mirror *m, const struct manifest_inventory_answer *a)
 		log_warn("cannot record the schedule the upstream set");
 }
 
+/*
+ * Whether this server runs the scheduled sync due now. Servers sharing a
+ * PostgreSQL state share a lease on it: the holder renews it at each of
+ * its passes, and after each (a pass may be long), for the period of the
+ * schedule s and a margin, so that the schedule runs once across them,
+ * and another server takes over within a period and the margin when the
+ * holder stops. Alone (SQLite) a server always runs it; when the lease
+ * cannot be read it runs it too: twice rather than never. renew: after a
+ * pass, quietly.
+ */
+static int
+mirror_lease(struct mirror *m, const struct conf_schedule *s, time_t now,
+    int renew)
+{
+	int64_t	 period, margin;
+	int	 r;
+
+	period = (int64_t)(conf_schedule_next(s, now) - now);
+	if (period < 1)
+		period = 1;
+	margin = period < MIRROR_LEASE_MARGIN ? period : MIRROR_LEASE_MARGIN;
+	if (margin < MIRROR_LEASE_MARGIN_MIN)
+		margin = MIRROR_LEASE_MARGIN_MIN;
+	r = db_lease_take(m->repo.db, MIRROR_LEASE, m->holder, period + margin);
+	if (r < 0 && !renew) {
+		log_errno(r, "cannot take the lease of the scheduled sync; "
+		    "running it");
+		return 1;
+	}
+	if (r == 0 && !renew)
+		log_info("scheduled sync left to another server sharing the "
+		    "database (it holds the lease)");
+	return r;
+}
+
 /* Waits (the lock held) until when, or a request (when wake_on_request),
  * or a stop. */
 static void
@@ -139,7 +176,7 @@ mirror_sync_main(void *arg)
 	time_t			 next, now, hold = 0, until;
 	int64_t			 delay;
 	char			 why[128];
-	int			 failures = 0, e, at_startup, scheduled;
+	int			 failures = 0, e, at_startup, scheduled, lease;
 
 	mirror_schedule(m, &sched, &at_startup);
 	pthread_mutex_lock(&m->lock);
@@ -180,13 +217,26 @@ mirror_sync_main(void *arg)
 			break;
 		snprintf(why, sizeof(why), "%s", m->requested ? m->why :
 		    "schedule");
+		lease = scheduled && !m->requested;
 		m->requested = 0;
+		pthread_mutex_unlock(&m->lock);
+		/* at start-up and on a retry each server fills its own
+		 * repository; on the schedule, one of the servers sharing the
+		 * database runs */
+		if (lease && !mirror_lease(m, &sched, time(NULL), 0)) {
+			next = conf_schedule_next(&sched, time(NULL));
+			pthread_mutex_lock(&m->lock);
+			continue;
+		}
+		pthread_mutex_lock(&m->lock);
 		m->running = 1;
 		pthread_mutex_unlock(&m->lock);
 
 		log_info("sync from '%s' (%s)", r->conf.upstream.url, why);
 		e = sync_run(r, why, &res);
 		now = time(NULL);
+		if (lease)
+			mirror_lease(m, &sched, now, 1);
 		hold = 0;
 		if (e == 0) {
 			failures = 0;
@@ -304,7 +354,7 @@ int
 mirror_start(const char *dir, struct mirror **ret_m)
 {
 	struct mirror	*m;
-	char		 serial[32];
+	char		 serial[32], host[256];
 	uint64_t	 s = 0;
 	int		 e;
 
@@ -327,6 +377,11 @@ mirror_start(const char *dir, struct mirror **ret_m)
 	m->upstream_serial = s;
 	sync_downstream_name(&m->repo.conf, m->name);
 	mirror_given_load(m);
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "unknown");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(m->holder, sizeof(m->holder), "%.64s:%ld", host,
+	    (long)getpid());
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->cond, NULL);
 	e = pthread_create(&m->sync_thread, NULL, mirror_sync_main, m);

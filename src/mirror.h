@@ -13,6 +13,12 @@
  * never before the Retry-After has passed. The mirror serves what it has
  * meanwhile.
  *
+ * Servers sharing a PostgreSQL state (db.h) run a scheduled pass once
+ * across them: the one holding the lease MIRROR_LEASE in the database
+ * (db_lease_take) runs it; the others log that they leave it. Passes at
+ * start-up, asked for, or announced by the upstream run on every server,
+ * since each keeps its own repository.
+ *
  * As a downstream of its upstream (sync.h), it reports its inventory
  * after each pass and runs on the schedule the upstream's answer sets
  * for it, before the "upstream" row and the configuration, until an
@@ -29,6 +35,9 @@
 #define MIRROR_POLL_WAIT	60	/* seconds a long-poll is held */
 #define MIRROR_REPLAN		30	/* seconds between looks at the
 					   schedule while one is waited for */
+#define MIRROR_LEASE		"mirror-sync"
+#define MIRROR_LEASE_MARGIN	60	/* seconds beyond the period, at most */
+#define MIRROR_LEASE_MARGIN_MIN	5	/* and at least this */
 
 struct mirror;
 

@@ -246,7 +246,7 @@ notify_start(const char *dir, const struct conf *c, struct notify **ret_n)
 	*n->conf = *c;
 	e = fs_path(path, sizeof(path), "%s/state.db", dir);
 	if (e == 0)
-		e = db_open(path, 0, &n->db);
+		e = db_open(path, c->state, 0, &n->db);
 	if (e < 0) {
 		free(n->conf);
 		free(n);

@@ -165,10 +165,11 @@ repo_init(const char *dir, const char *channel, const char *key_path)
 		if (e < 0)
 			return log_errno(e, "cannot create '%s'", path);
 	}
-	/* the state file last: its presence marks an initialised directory */
+	/* the state file last: its presence marks an initialised directory
+	 * (a shared database's schema is made by whoever opens it first) */
 	e = fs_path(path, sizeof(path), "%s/state.db", dir);
 	if (e == 0)
-		e = db_open(path, 1, &db);
+		e = db_open(path, NULL, 1, &db);
 	db_close(db);
 	if (e == 0)
 		e = fs_fsync_dir(dir);
@@ -206,7 +207,7 @@ repo_open(struct repo *r, const char *dir)
 		return log_errno(e, "cannot open the object store of '%s'", dir);
 	e = repo_file(r, path, sizeof(path), "state.db");
 	if (e == 0)
-		e = db_open(path, 0, &r->db);
+		e = db_open(path, r->conf.state, 0, &r->db);
 	if (e < 0)
 		return log_errno(e, "cannot open '%s'", path);
 	return 0;

@@ -606,7 +606,7 @@ report_open(const char *dir, const struct conf *c, struct report **ret_rep)
 		return -ENOMEM;
 	}
 	*rep->conf = *c;
-	e = db_open(path, 0, &rep->db);
+	e = db_open(path, c->state, 0, &rep->db);
 	if (e == 0 && pthread_mutex_init(&rep->lock, NULL) != 0)
 		e = -ENOMEM;
 	if (e < 0) {

@@ -98,12 +98,14 @@ stop_bg() {
 	wait "$p"
 }
 # mirror_conf DIR URL KEY [EXTRA]: a mirror of URL trusting KEY, its own
-# channel "local", EXTRA (with \n escapes) added to [upstream].
+# channel "local", EXTRA (with \n escapes) added to [upstream]. A state
+# line init left (tests/integration/pg.sh) is kept.
 mirror_conf() {
 	"$CASCADE" init -d "$1" --channel local >/dev/null
 	cp "$3" "$1/keys/upstream.pub"
-	printf '[repository]\nchannel = local\n[upstream]\nurl = %s\ntrust = keys/upstream.pub\nschedule = every 60m\n%b' \
-	    "$2" "${4:-}" >"$1/cascade.conf"
+	state=$(grep '^state = ' "$1/cascade.conf")
+	printf '[repository]\nchannel = local\n%s\n[upstream]\nurl = %s\ntrust = keys/upstream.pub\nschedule = every 60m\n%b' \
+	    "$state" "$2" "${4:-}" >"$1/cascade.conf"
 }
 # serial_of URL CHANNEL: the channel's serial in the server's /v1/state.
 serial_of() {

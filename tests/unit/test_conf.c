@@ -344,6 +344,32 @@ test_syntax_errors(void)
 	CHECK(ok);
 }
 
+/* [repository] state: SQLite by default, or a PostgreSQL URL (also in
+ * [server]); anything else is refused with a reason. */
+static void
+test_state(void)
+{
+	struct conf	*c = conf_slot(0);
+	char		 err[CONF_ERROR_MAX];
+
+	conf_defaults(c);
+	CHECK(strcmp(c->state, "") == 0);
+	CHECK_EQ(parse(c, "[repository]\nstate = postgresql://cascade@"
+	    "db.example:5433/cascade?sslmode=verify-full\n", err), 0);
+	CHECK(strcmp(c->state, "postgresql://cascade@db.example:5433/"
+	    "cascade?sslmode=verify-full") == 0);
+	CHECK_EQ(parse(c, "[repository]\nstate = sqlite\n", err), 0);
+	CHECK(strcmp(c->state, "") == 0);
+	CHECK_EQ(parse(c, "[server]\nstate = postgres://h/d\n", err), 0);
+	CHECK(strcmp(c->state, "postgres://h/d") == 0);
+	CHECK_EQ(parse(c, "[repository]\nstate = mysql://h/d\n", err),
+	    -EBADMSG);
+	CHECK(strstr(err, "line 2") != NULL && strstr(err, "postgresql")
+	    != NULL);
+	CHECK_EQ(parse(c, "[repository]\nstate = /var/lib/state.db\n", err),
+	    -EBADMSG);
+}
+
 static void
 test_bad_values(void)
 {
@@ -1746,6 +1772,7 @@ main(void)
 	RUN(test_agent_errors);
 	RUN(test_agent_too_big);
 	RUN(test_agent_load);
+	RUN(test_state);
 	check_rm_rf(check_tmpdir);
 	return check_end();
 }

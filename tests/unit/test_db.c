@@ -2,8 +2,13 @@
  * Unit tests of db, on a SQLite file in a temporary directory: channel
  * serials, versions (newest first, current per component), deltas and
  * their base versions, references to objects, transactions, licenses,
- * agents, downstreams, events, and the migration of a file from before schema
+ * agents, downstreams, events, leases, and the migration of a file from before schema
  * versions. db.c is included to make such a file with its first schema.
+ *
+ * With CASCADE_TEST_PG=URL (tests/integration/pg.sh starts a PostgreSQL
+ * for it) the tests of the shared tables run a second time with the
+ * state in that database, emptied before each; pg.c is included for
+ * that.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,6 +18,7 @@
 #include <unistd.h>
 
 #include "db.c"
+#include "pg.c"
 #include "crypto.h"
 #include "db.h"
 #include "fs.h"
@@ -21,17 +27,38 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-/* A fresh database file for one test. */
+/* NULL, or the PostgreSQL URL of the second pass */
+static const char *test_state;
+
+/* Empties the shared tables of a PostgreSQL state: each test starts
+ * from nothing, as on a new file. */
+static int
+pg_reset(struct db *db)
+{
+	if (db->pg == NULL)
+		return 0;
+	if (pg_do(db->pg, "TRUNCATE licenses, agents, events, leases, "
+	    "tokens, schedules, downstreams RESTART IDENTITY", "") < 0)
+		return -1;
+	return pg_do(db->pg, "UPDATE generations SET value = 0", "");
+}
+
+/* A fresh database file (and shared tables) for one test. */
 static struct db *
 fresh_db(const char *name)
 {
 	char		 path[FS_PATH_MAX];
 	struct db	*db = NULL;
 
-	if (fs_path(path, sizeof(path), "%s/%s.db", check_tmpdir, name) < 0)
+	if (fs_path(path, sizeof(path), "%s/%s%s.db", check_tmpdir, name,
+	    test_state != NULL ? "-pg" : "") < 0)
 		return NULL;
-	if (db_open(path, 1, &db) < 0)
+	if (db_open(path, test_state, 1, &db) < 0)
 		return NULL;
+	if (pg_reset(db) < 0) {
+		db_close(db);
+		return NULL;
+	}
 	return db;
 }
 
@@ -91,10 +118,10 @@ test_open(void)
 	uint64_t	 serial = 99;
 
 	CHECK_EQ(fs_path(path, sizeof(path), "%s/open.db", check_tmpdir), 0);
-	CHECK_EQ(db_open(path, 0, &db), -ENOENT);
+	CHECK_EQ(db_open(path, NULL, 0, &db), -ENOENT);
 	CHECK(db == NULL);
 	CHECK_EQ(fs_exists(path), 0);
-	CHECK_EQ(db_open(path, 1, &db), 0);
+	CHECK_EQ(db_open(path, NULL, 1, &db), 0);
 	CHECK(db != NULL);
 	CHECK_EQ(fs_exists(path), 1);
 	CHECK_EQ(db_channel_set_serial(db, "main", 4), 0);
@@ -102,7 +129,7 @@ test_open(void)
 	db = NULL;
 
 	/* it persists, and opening again without create works */
-	CHECK_EQ(db_open(path, 0, &db), 0);
+	CHECK_EQ(db_open(path, NULL, 0, &db), 0);
 	CHECK(db != NULL);
 	if (db != NULL) {
 		CHECK_EQ(db_channel_serial(db, "main", &serial), 0);
@@ -110,11 +137,12 @@ test_open(void)
 	}
 	db_close(db);
 	db = NULL;
-	CHECK_EQ(db_open(path, 1, &db), 0);	/* create on an existing one */
+	/* create on an existing one */
+	CHECK_EQ(db_open(path, NULL, 1, &db), 0);
 	db_close(db);
 	db_close(NULL);
 
-	CHECK(db_open("/nonexistent/dir/state.db", 1, &db) < 0);
+	CHECK(db_open("/nonexistent/dir/state.db", NULL, 1, &db) < 0);
 }
 
 static void
@@ -127,7 +155,7 @@ test_not_a_db(void)
 
 	CHECK_EQ(fs_path(path, sizeof(path), "%s/garbage.db", check_tmpdir), 0);
 	CHECK_EQ(fs_write_atomic(path, junk, strlen(junk), 0644), 0);
-	CHECK(db_open(path, 0, &db) < 0);
+	CHECK(db_open(path, NULL, 0, &db) < 0);
 	CHECK(db == NULL);
 }
 
@@ -618,8 +646,8 @@ test_snapshot(void)
 	uint64_t	 s = 0;
 
 	CHECK_EQ(fs_path(path, sizeof(path), "%s/snap.db", check_tmpdir), 0);
-	CHECK_EQ(db_open(path, 1, &w), 0);
-	CHECK_EQ(db_open(path, 0, &r), 0);
+	CHECK_EQ(db_open(path, NULL, 1, &w), 0);
+	CHECK_EQ(db_open(path, NULL, 0, &r), 0);
 	if (w == NULL || r == NULL) {
 		db_close(w);
 		db_close(r);
@@ -751,10 +779,11 @@ test_licenses_generation(void)
 	struct db_license l;
 	uint64_t	 gen = 99;
 
-	CHECK_EQ(fs_path(path, sizeof(path), "%s/gen.db", check_tmpdir), 0);
-	CHECK_EQ(db_open(path, 1, &w), 0);
-	CHECK_EQ(db_open(path, 0, &r), 0);
-	if (w == NULL || r == NULL) {
+	CHECK_EQ(fs_path(path, sizeof(path), "%s/gen%s.db", check_tmpdir,
+	    test_state != NULL ? "-pg" : ""), 0);
+	CHECK_EQ(db_open(path, test_state, 1, &w), 0);
+	CHECK_EQ(db_open(path, test_state, 0, &r), 0);
+	if (w == NULL || r == NULL || pg_reset(w) < 0) {
 		db_close(w);
 		db_close(r);
 		return;
@@ -1119,10 +1148,11 @@ test_agents_generation(void)
 	uint64_t	 g;
 	static const char id[] = "0123456789abcdef0123456789abcdef";
 
-	CHECK_EQ(fs_path(path, sizeof(path), "%s/agen.db", check_tmpdir), 0);
-	CHECK_EQ(db_open(path, 1, &w), 0);
-	CHECK_EQ(db_open(path, 0, &r), 0);
-	if (w == NULL || r == NULL) {
+	CHECK_EQ(fs_path(path, sizeof(path), "%s/agen%s.db", check_tmpdir,
+	    test_state != NULL ? "-pg" : ""), 0);
+	CHECK_EQ(db_open(path, test_state, 1, &w), 0);
+	CHECK_EQ(db_open(path, test_state, 0, &r), 0);
+	if (w == NULL || r == NULL || pg_reset(w) < 0) {
 		db_close(w);
 		db_close(r);
 		return;
@@ -1348,8 +1378,8 @@ test_migration(void)
 		return;
 
 	/* two connections at once, as a server and a CLI: one migrates */
-	CHECK_EQ(db_open(path, 0, &db), 0);
-	CHECK_EQ(db_open(path, 0, &db2), 0);
+	CHECK_EQ(db_open(path, NULL, 0, &db), 0);
+	CHECK_EQ(db_open(path, NULL, 0, &db2), 0);
 	CHECK_EQ(user_version(path), DB_SCHEMA_VERSION);
 	if (db == NULL || db2 == NULL) {
 		free(seen);
@@ -1397,7 +1427,7 @@ test_migration(void)
 	db = NULL;
 
 	/* opening again changes nothing */
-	CHECK_EQ(db_open(path, 0, &db), 0);
+	CHECK_EQ(db_open(path, NULL, 0, &db), 0);
 	CHECK_EQ(user_version(path), DB_SCHEMA_VERSION);
 	db_close(db);
 	db = NULL;
@@ -1408,7 +1438,7 @@ test_migration(void)
 	CHECK_EQ(sqlite3_exec(h, "PRAGMA user_version = 99", NULL, NULL,
 	    NULL), SQLITE_OK);
 	sqlite3_close(h);
-	CHECK_EQ(db_open(path, 0, &db), -ENOTSUP);
+	CHECK_EQ(db_open(path, NULL, 0, &db), -ENOTSUP);
 	CHECK(db == NULL);
 	CHECK_EQ(user_version(path), 99);
 	free(seen);
@@ -1639,9 +1669,107 @@ test_schedules(void)
 	db_close(db);
 }
 
+/* One server at a time holds a lease; it renews it, and another takes
+ * it once it has expired. Alone (SQLite), a server always has it. */
+static void
+test_lease(void)
+{
+	struct db	*a = fresh_db("lease"), *b = NULL;
+	char		 path[FS_PATH_MAX];
+
+	CHECK(a != NULL);
+	if (a == NULL)
+		return;
+	CHECK_EQ(fs_path(path, sizeof(path), "%s/lease2%s.db", check_tmpdir,
+	    test_state != NULL ? "-pg" : ""), 0);
+	CHECK_EQ(db_open(path, test_state, 1, &b), 0);
+	if (b == NULL) {
+		db_close(a);
+		return;
+	}
+	CHECK_EQ(db_lease_take(a, "sync", "server-a", 3600), 1);
+	CHECK_EQ(db_lease_take(a, "sync", "server-a", 3600), 1);
+	CHECK_EQ(db_lease_take(b, "sync", "server-b", 3600),
+	    test_state != NULL ? 0 : 1);
+	/* another name is another lease */
+	CHECK_EQ(db_lease_take(b, "other", "server-b", 3600), 1);
+	/* names and holders are data, never SQL */
+	CHECK_EQ(db_lease_take(b, "x'); DROP TABLE leases; --", "'", 60), 1);
+	/* renewed for no time: expired at once, and the other takes it */
+	CHECK_EQ(db_lease_take(a, "sync", "server-a", 0), 1);
+	CHECK_EQ(db_lease_take(b, "sync", "server-b", 3600), 1);
+	CHECK_EQ(db_lease_take(a, "sync", "server-a", 3600),
+	    test_state != NULL ? 0 : 1);
+	db_close(b);
+	db_close(a);
+}
+
+/* A connection the database server dropped is opened again at the next
+ * statement outside a transaction; inside one, the transaction fails. */
+static void
+test_reconnect(void)
+{
+	struct db		*a = fresh_db("reconnect"), *b = NULL;
+	struct db_license	 l;
+	char			 path[FS_PATH_MAX];
+	uint64_t		 gen = 99;
+	static const char	 kill[] = "SELECT pg_terminate_backend(pid) "
+	    "FROM pg_stat_activity WHERE application_name = 'cascade' AND "
+	    "datname = current_database() AND pid <> pg_backend_pid()";
+
+	CHECK(a != NULL);
+	if (a == NULL)
+		return;
+	CHECK_EQ(fs_path(path, sizeof(path), "%s/reconnect2.db",
+	    check_tmpdir), 0);
+	CHECK_EQ(db_open(path, test_state, 1, &b), 0);
+	if (b == NULL || b->pg == NULL) {
+		db_close(a);
+		db_close(b);
+		return;
+	}
+	CHECK_EQ(pg_do(b->pg, kill, ""), 0);
+	CHECK_EQ(db_licenses_generation(a, &gen), 0);
+	CHECK_EQ(gen, 0);
+	license(&l, "KEY-00000001", "basic", NULL);
+	CHECK_EQ(db_begin(a), 0);
+	CHECK_EQ(pg_do(b->pg, kill, ""), 0);
+	CHECK(db_license_add(a, &l) < 0);
+	db_rollback(a);
+	CHECK_EQ(db_license_add(a, &l), 0);
+	CHECK_EQ(db_license_get(b, l.key, &l), 0);
+	db_close(b);
+	db_close(a);
+}
+
+/* The tests of the shared tables, again on PostgreSQL. */
+static void
+run_pg(const char *url)
+{
+	test_state = url;
+	check_run("test_licenses (postgresql)", test_licenses);
+	check_run("test_licenses_generation (postgresql)",
+	    test_licenses_generation);
+	check_run("test_events (postgresql)", test_events);
+	check_run("test_events_prune (postgresql)", test_events_prune);
+	check_run("test_agents (postgresql)", test_agents);
+	check_run("test_agents_generation (postgresql)",
+	    test_agents_generation);
+	check_run("test_events_agent (postgresql)", test_events_agent);
+	check_run("test_downstreams (postgresql)", test_downstreams);
+	check_run("test_events_query (postgresql)", test_events_query);
+	check_run("test_tokens (postgresql)", test_tokens);
+	check_run("test_schedules (postgresql)", test_schedules);
+	check_run("test_lease (postgresql)", test_lease);
+	check_run("test_reconnect (postgresql)", test_reconnect);
+	test_state = NULL;
+}
+
 int
 main(void)
 {
+	const char	*pg = getenv("CASCADE_TEST_PG");
+
 	if (check_tmpdir_init("test_db") < 0)
 		return 1;
 	RUN(test_open);
@@ -1672,6 +1800,9 @@ main(void)
 	RUN(test_events_query);
 	RUN(test_tokens);
 	RUN(test_schedules);
+	RUN(test_lease);
+	if (pg != NULL && pg[0] != '\0')
+		run_pg(pg);
 	check_rm_rf(check_tmpdir);
 	return check_end();
 }

@@ -139,7 +139,7 @@ three(struct db **ret_db, size_t *ret_unranked)
 	conf_defaults(&c);
 	if (conf_parse(&c, conf_text, strlen(conf_text), err) < 0 ||
 	    fs_path(path, sizeof(path), "%s/l%d.db", check_tmpdir, seq++) < 0 ||
-	    db_open(path, 1, &db) < 0)
+	    db_open(path, NULL, 1, &db) < 0)
 		return NULL;
 	if (license_make(&l, "BASIC-KEY-0001", "basic", "alice", "pa:ss word",
 	    err, sizeof(err)) < 0 || db_license_add(db, &l) < 0 ||

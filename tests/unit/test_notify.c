@@ -132,7 +132,7 @@ test_pushes(void)
 	addr = http_server_address(hs, 0);
 
 	snprintf(path, sizeof(path), "%s/state.db", check_tmpdir);
-	CHECK_EQ(db_open(path, 1, &db), 0);
+	CHECK_EQ(db_open(path, NULL, 1, &db), 0);
 	if (db == NULL)
 		goto out;
 	for (i = 0; i < AGENTS; i++) {
