@@ -42,7 +42,7 @@ mirror_conf "$B" "$origin_URL" "$O/keys/main.pub" "downstream_name = branch-b\n"
 check "first mirror starts" serve_bg a "$A"
 check "second mirror starts" serve_bg b "$B"
 
-check "both report after syncing, and are current" wait_for 20 sh -c \
+check "both report after syncing, and are current" wait_for 60 sh -c \
     "'$CASCADE' downstreams -d '$O' --json | grep -q '\"name\": \"branch-a\".*\"state\": \"current\"' &&
      '$CASCADE' downstreams -d '$O' --json | grep -q '\"name\": \"branch-b\".*\"state\": \"current\"'"
 check "an inventory names the channels and what is held" sh -c \
@@ -69,7 +69,7 @@ check "a report is recorded once, not at every pass" test \
 # a stopped mirror misses a publish: the report says what, held and should
 check "the second mirror stops" stop_bg b
 "$CASCADE" publish -d "$O" virus-pattern "$WORK/v2.db" >/dev/null 2>&1
-check "the running mirror takes the publish and reports it" wait_for 20 \
+check "the running mirror takes the publish and reports it" wait_for 60 \
     sh -c "'$CASCADE' downstreams -d '$O' --json | grep '\"branch-a\"' |
      grep -q '\"main\": 3}.*\"state\": \"current\"'"
 "$CASCADE" report files -d "$O" >"$WORK/report.txt" 2>&1
@@ -123,7 +123,7 @@ check "and nothing was asked" sh -c \
 check "run now for the running mirror, by the admin API" sh -c \
     "test \"\$(api '$ADMIN' POST downstreams/branch-a/sync)\" = 202 &&
      test \"\$(cat '$WORK/body')\" = '{\"queued\": true}'"
-check "it syncs at once" wait_for 15 sh -c \
+check "it syncs at once" wait_for 30 sh -c \
     "'$CASCADE' events -d '$A' | grep -q 'sync-start.*(upstream asked for a sync now)'"
 check "once" test "$("$CASCADE" events -d "$A" | grep -c 'sync-start')" = \
     "$((before + 1))"
@@ -141,7 +141,7 @@ check "a schedule for a downstream, by the admin API" test "$(api "$ADMIN" \
 check "its own schedule until it reports again" sh -c \
     "'$CASCADE' status -d '$A' | grep -q '^schedule every 1h, and at start-up (\[upstream\] schedule)'"
 api "$ADMIN" POST downstreams/branch-a/sync >/dev/null
-check "applied by the downstream after its next pass" wait_for 15 sh -c \
+check "applied by the downstream after its next pass" wait_for 30 sh -c \
     "'$CASCADE' status -d '$A' | grep -q '^schedule every 2h, and at start-up (set by the upstream)'"
 check "and logged" grep -q "the upstream sets this mirror's schedule: every 2h" \
     "$WORK/a.log"
@@ -152,7 +152,7 @@ check "the mirror names itself and its last report" sh -c \
     "'$CASCADE' status -d '$A' | grep -q '^downstream name branch-a, inventory last reported 20'"
 api "$ADMIN" DELETE schedules/downstream/branch-a >/dev/null
 "$CASCADE" downstreams -d "$O" run branch-a >/dev/null
-check "back to its own once the origin sets none" wait_for 15 sh -c \
+check "back to its own once the origin sets none" wait_for 30 sh -c \
     "'$CASCADE' status -d '$A' | grep -q '^schedule every 1h, and at start-up (\[upstream\] schedule)'"
 check "the command line sets one too" sh -c \
     "'$CASCADE' downstreams -d '$O' schedule branch-a 'daily 02:30' >/dev/null &&
@@ -162,7 +162,7 @@ check "the command line sets one too" sh -c \
 
 # the stopped mirror comes back: it syncs at start-up and is current
 check "the second mirror starts again" serve_bg b "$B"
-check "it reports, and the report is empty" wait_for 20 sh -c \
+check "it reports, and the report is empty" wait_for 60 sh -c \
     "test \"\$('$CASCADE' report files -d '$O' --json)\" = '[]' &&
      '$CASCADE' downstreams -d '$O' --json | grep '\"branch-b\"' | grep -q '\"state\": \"current\"'"
 
