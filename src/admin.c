@@ -24,6 +24,7 @@
 #include "license.h"
 #include "log.h"
 #include "notify.h"
+#include "report.h"
 #include "repo.h"
 #include "ts.h"
 #include "banned.h"
@@ -52,6 +53,7 @@ struct admin {
 	time_t			 started;
 	struct agents		*agents;
 	struct notify		*notify;
+	struct report		*report;	/* NULL: no downstreams */
 	pthread_mutex_t		 lock;		/* rd, conf, sync request */
 	struct repo		 rd;		/* reads and small writes */
 	struct conf		*conf;		/* a copy */
@@ -294,7 +296,7 @@ admin_event_json(struct buf *out, const struct db_event *e)
 
 int
 admin_open(const char *dir, const struct conf *c, struct agents *ag,
-    struct notify *n, struct admin **ret_a)
+    struct notify *n, struct report *rep, struct admin **ret_a)
 {
 	struct admin	*a;
 	int		 e;
@@ -310,6 +312,7 @@ admin_open(const char *dir, const struct conf *c, struct agents *ag,
 	*a->conf = *c;
 	a->agents = ag;
 	a->notify = n;
+	a->report = rep;
 	a->started = time(NULL);
 	e = fs_path(a->dir, sizeof(a->dir), "%s", dir);
 	if (e == 0)
@@ -618,6 +621,7 @@ admin_summary(struct admin *a, struct admin_answer *ans)
 	struct manifest		*m;
 	struct buf		*b = &ans->body;
 	size_t			 n = 0, i, counts[AGENTS_STATES], total = 0;
+	struct report_counts	 ds;
 	int			 e, k;
 
 	pthread_mutex_lock(&a->lock);
@@ -661,10 +665,17 @@ admin_summary(struct admin *a, struct admin_answer *ans)
 	for (k = 0; e == 0 && k < AGENTS_STATES; k++)
 		e = buf_printf(b, ", \"%s\": %zu",
 		    agents_state_name((enum agents_state)k), counts[k]);
+	pthread_mutex_unlock(&a->lock);
 	/* the downstream servers' counts are report.c's to give */
 	if (e == 0)
-		e = buf_puts(b, "},\n \"downstreams\": null}\n");
-	pthread_mutex_unlock(&a->lock);
+		e = buf_puts(b, "},\n \"downstreams\": ");
+	if (e == 0 && a->report != NULL &&
+	    (e = report_summary(a->report, &ds)) == 0)
+		e = buf_printf(b, "{\"total\": %zu, \"current\": %zu, "
+		    "\"behind\": %zu, \"offline\": %zu}}\n", ds.total,
+		    ds.current, ds.behind, ds.offline);
+	else if (e == 0)
+		e = buf_puts(b, "null}\n");
 	if (e < 0)
 		return admin_internal(ans, e, "write the summary");
 	ans->status = 200;
@@ -1846,6 +1857,35 @@ admin_body_plan(struct admin *a, struct http_request *req,
 	buf_release(&ans.body);
 }
 
+/* /v1/admin/downstreams... and /v1/admin/reports...: report.c's, as
+ * path segments after "admin". */
+static void
+admin_report(struct admin *a, struct http_request *req, const char *res,
+    const char *rest, const struct admin_who *who)
+{
+	char		 segs[3][REPORT_SEG_MAX];
+	const char	*seg[4];
+	size_t		 len;
+	int		 n = 1;
+
+	seg[0] = res;
+	while (rest != NULL) {
+		len = strcspn(rest, "/");
+		if (n == 4 || len == 0 || len >= REPORT_SEG_MAX) {
+			http_reply_error(req, 404, "not_found", "no such "
+			    "resource");
+			return;
+		}
+		memcpy(segs[n - 1], rest, len);
+		segs[n - 1][len] = '\0';
+		seg[n] = segs[n - 1];
+		n++;
+		rest = rest[len] == '/' ? rest + len + 1 : NULL;
+	}
+	report_admin_handle(a->report, req, seg, n,
+	    strcmp(who->t.role, "admin") == 0, who->by);
+}
+
 void
 admin_handle(struct admin *a, struct http_request *req)
 {
@@ -1898,7 +1938,11 @@ admin_handle(struct admin *a, struct http_request *req)
 			admin_method(&ans, "GET, HEAD");
 	} else if (strcmp(res, "licenses") == 0)
 		admin_licenses(a, req, rest, &who, &ans);
-	else
+	else if ((strcmp(res, "downstreams") == 0 ||
+	    strcmp(res, "reports") == 0) && a->report != NULL) {
+		admin_report(a, req, res, rest, &who);
+		held = 1;		/* report.c answered */
+	} else
 		admin_not_found(&ans, "resource");
 reply:
 	if (!held)

@@ -20,7 +20,8 @@
  * events (with a long-poll for new ones) and licenses. Every answer is
  * JSON, every error {"error", "detail"}; what an administrator changes
  * is an event naming the token. Downstream servers and their reports
- * are another module's (report.h), which the server routes to itself.
+ * are another module's (report.h): admin_handle hands it their requests
+ * once the token is checked.
  *
  * Threads: admin_handle runs on the server's pool threads, admin_tick
  * and admin_sync_take on its main thread. The module has its own
@@ -89,11 +90,15 @@ int	 admin_json_end(struct buf *out, size_t n);
 int	 admin_event_json(struct buf *out, const struct db_event *e);
 
 struct admin;
+struct report;
 
 /* Opens what the API needs in dir (its own database connections); c is
- * copied; ag and n (NULL: no pushes) must outlive it. 0 or -errno. */
+ * copied; ag, n (NULL: no pushes) and rep (the downstream servers and
+ * their reports, report.h, which answers /v1/admin/downstreams and
+ * /v1/admin/reports once the token is checked; NULL: 404) must outlive
+ * it. 0 or -errno. */
 int	 admin_open(const char *dir, const struct conf *c, struct agents *ag,
-	    struct notify *n, struct admin **ret_a);
+	    struct notify *n, struct report *rep, struct admin **ret_a);
 /* After admin_stop and once the HTTP server is stopped. NULL-safe. */
 void	 admin_close(struct admin *a);
 /* A new configuration (SIGHUP). Thread-safe. */

@@ -57,6 +57,8 @@ const char conf_sample[] =
 "; ca_file = /etc/ssl/certs/hq-ca.pem\n"
 "; schedule = every 60m            ; or daily 02:00, weekly mon 02:00\n"
 "; sync_at_startup = yes\n"
+"; the name this mirror reports what it holds under, to its upstream\n"
+"; downstream_name = branch-office-1   ; default: the host name\n"
 "\n"
 "[notify]\n"
 "; pushes to the agents that listen for them (notify = listen ADDR in\n"
@@ -908,6 +910,12 @@ conf_set(void *obj, const char *section, const char *key, const char *v,
 			return conf_schedule_parse(v, &u->schedule);
 		if (strcmp(key, "sync_at_startup") == 0)
 			return conf_bool(v, &u->sync_at_startup);
+		if (strcmp(key, "downstream_name") == 0) {
+			if (!conf_valid_name(v, 0))
+				return -EBADMSG;
+			return conf_copy(u->downstream_name,
+			    sizeof(u->downstream_name), v);
+		}
 		return -ENOENT;
 	}
 	if (strcmp(section, "editions") == 0) {

@@ -11,7 +11,7 @@
  *   [component NAME] retention, delta_window
  *   [upstream]   url, channels, trust, license_key, username, password,
  *                proxy, proxy_username, proxy_password, ca_file, schedule,
- *                sync_at_startup
+ *                sync_at_startup, downstream_name
  *   [editions]   order
  *   [notify]     retry_interval, retry_max, window, max_concurrent
  *   [agents]     auto_license, default_group
@@ -77,6 +77,9 @@ struct conf_upstream {
 	char	 ca_file[CONF_VALUE_MAX];
 	struct conf_schedule schedule;		/* every 60m */
 	int	 sync_at_startup;		/* yes */
+	/* the name this mirror reports its inventory under upstream (a
+	 * conf_valid_name); "": from the host name (sync.h) */
+	char	 downstream_name[CONF_NAME_MAX + 1];
 };
 
 /*

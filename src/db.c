@@ -91,6 +91,15 @@ static const char *const db_migrations[] = {
 	"  target TEXT PRIMARY KEY, schedule TEXT NOT NULL,"
 	"  at_startup INTEGER NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS events_kind ON events (kind);",
+	/* 2 -> 3: downstream servers and their inventories */
+	"CREATE TABLE IF NOT EXISTS downstreams ("
+	"  name TEXT PRIMARY KEY, address TEXT NOT NULL,"
+	"  edition TEXT NOT NULL, last_report INTEGER NOT NULL,"
+	"  run_requested INTEGER NOT NULL DEFAULT 0,"
+	"  inventory TEXT NOT NULL);"
+	/* the server's long-poll asks for these several times a second */
+	"CREATE INDEX IF NOT EXISTS downstreams_running ON downstreams"
+	"  (name) WHERE run_requested != 0;",
 };
 
 #define DB_SCHEMA_VERSION \
@@ -1154,7 +1163,8 @@ db_agents_brief(struct db *db, struct db_agent **ret_a, size_t *ret_n)
 	return db_agents_select(db, 0, ret_a, ret_n);
 }
 
-/* Runs an UPDATE or DELETE of one agent: 0, -ENOENT (no row changed). */
+/* Runs an UPDATE or DELETE of one row (an agent, a downstream): 0,
+ * -ENOENT (no row changed). */
 static int
 db_agent_change(struct db *db, sqlite3_stmt *st)
 {
@@ -1431,6 +1441,209 @@ db_schedules(struct db *db, struct db_schedule **ret_s, size_t *ret_n)
 		return db_err(rc);
 	}
 	*ret_s = v;
+	*ret_n = n;
+	return 0;
+}
+
+/* ---- downstreams ------------------------------------------------------- */
+
+#define DB_DOWNSTREAM_COLS \
+	"name, address, edition, last_report, run_requested, inventory"
+
+/* One row of DB_DOWNSTREAM_COLS; 0 or -ENOMEM (the document). */
+static int
+db_col_downstream(sqlite3_stmt *st, struct db_downstream *d)
+{
+	const unsigned char	*t;
+
+	memset(d, 0, sizeof(*d));
+	db_col_text(st, 0, d->name, sizeof(d->name));
+	db_col_text(st, 1, d->address, sizeof(d->address));
+	db_col_text(st, 2, d->edition, sizeof(d->edition));
+	d->last_report = sqlite3_column_int64(st, 3);
+	d->run_requested = sqlite3_column_int64(st, 4);
+	t = sqlite3_column_text(st, 5);
+	d->inventory = strdup(t != NULL ? (const char *)t : "");
+	return d->inventory == NULL ? -ENOMEM : 0;
+}
+
+void
+db_downstreams_free(struct db_downstream *d, size_t n)
+{
+	size_t	 i;
+
+	if (d == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		free(d[i].inventory);
+		d[i].inventory = NULL;
+	}
+}
+
+int
+db_downstream_report(struct db *db, const struct db_downstream *d)
+{
+	sqlite3_stmt	*st;
+	int		 r;
+
+	if (db->pg != NULL)
+		return pg_downstream_report(db->pg, d);
+	r = db_prepare(db, &st, "INSERT INTO downstreams (name, address, "
+	    "edition, last_report, inventory) VALUES (?, ?, ?, ?, ?) "
+	    "ON CONFLICT (name) DO UPDATE SET address = excluded.address, "
+	    "edition = excluded.edition, last_report = excluded.last_report, "
+	    "inventory = excluded.inventory", "sssis", d->name, d->address,
+	    d->edition, d->last_report, d->inventory != NULL ?
+	    d->inventory : "");
+	return r < 0 ? r : db_step_done(st);
+}
+
+int
+db_downstream_get(struct db *db, const char *name, struct db_downstream *ret_d)
+{
+	sqlite3_stmt		*st;
+	struct db_downstream	 d;
+	int			 r = 0, rc;
+
+	if (db->pg != NULL)
+		return pg_downstream_get(db->pg, name, ret_d);
+	r = db_prepare(db, &st, "SELECT " DB_DOWNSTREAM_COLS " FROM "
+	    "downstreams WHERE name = ?", "s", name);
+	if (r < 0)
+		return r;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = db_col_downstream(st, &d);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
+	if (rc != SQLITE_ROW)
+		return db_err(rc);
+	if (r < 0)
+		return r;
+	*ret_d = d;
+	return 0;
+}
+
+int
+db_downstreams(struct db *db, struct db_downstream **ret_d, size_t *ret_n)
+{
+	sqlite3_stmt		*st;
+	struct db_downstream	*d = NULL, *nd;
+	size_t			 n = 0, cap = 0;
+	int			 r, rc;
+
+	if (db->pg != NULL)
+		return pg_downstreams(db->pg, ret_d, ret_n);
+	r = db_prepare(db, &st, "SELECT " DB_DOWNSTREAM_COLS " FROM "
+	    "downstreams ORDER BY name", "");
+	if (r < 0)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap == 0 ? 8 : 2 * cap;
+			nd = realloc(d, cap * sizeof(*d));
+			if (nd == NULL) {
+				r = -ENOMEM;
+				break;
+			}
+			d = nd;
+		}
+		r = db_col_downstream(st, &d[n]);
+		n++;
+		if (r < 0)
+			break;
+	}
+	sqlite3_finalize(st);
+	if (r == 0 && rc != SQLITE_DONE)
+		r = db_err(rc);
+	if (r < 0) {
+		db_downstreams_free(d, n);
+		free(d);
+		return r;
+	}
+	*ret_d = d;
+	*ret_n = n;
+	return 0;
+}
+
+int
+db_downstream_remove(struct db *db, const char *name)
+{
+	sqlite3_stmt	*st;
+	int		 r;
+
+	if (db->pg != NULL)
+		return pg_downstream_remove(db->pg, name);
+	r = db_prepare(db, &st, "DELETE FROM downstreams WHERE name = ?", "s",
+	    name);
+	return r < 0 ? r : db_agent_change(db, st);
+}
+
+int
+db_downstream_run(struct db *db, const char *name, int64_t now)
+{
+	sqlite3_stmt	*st;
+	int		 r;
+
+	if (db->pg != NULL)
+		return pg_downstream_run(db->pg, name, now);
+	r = db_prepare(db, &st, "UPDATE downstreams SET run_requested = "
+	    "CASE WHEN run_requested != 0 THEN run_requested ELSE ? END "
+	    "WHERE name = ?", "is", now, name);
+	return r < 0 ? r : db_agent_change(db, st);
+}
+
+int
+db_downstream_run_take(struct db *db, const char *name)
+{
+	sqlite3_stmt	*st;
+	int		 r;
+
+	if (db->pg != NULL)
+		return pg_downstream_run_take(db->pg, name);
+	/* one statement: of two takers, one changes the row */
+	r = db_prepare(db, &st, "UPDATE downstreams SET run_requested = 0 "
+	    "WHERE name = ? AND run_requested != 0", "s", name);
+	if (r < 0)
+		return r;
+	r = db_step_done(st);
+	return r < 0 ? r : sqlite3_changes(db->h) > 0;
+}
+
+int
+db_downstreams_running(struct db *db,
+    char (**ret_names)[MANIFEST_NAME_MAX + 1], size_t *ret_n)
+{
+	sqlite3_stmt	*st;
+	char		(*v)[MANIFEST_NAME_MAX + 1] = NULL;
+	char		(*nv)[MANIFEST_NAME_MAX + 1];
+	size_t		 n = 0;
+	int		 r, rc;
+
+	if (db->pg != NULL)
+		return pg_downstreams_running(db->pg, ret_names, ret_n);
+	r = db_prepare(db, &st, "SELECT name FROM downstreams WHERE "
+	    "run_requested != 0 ORDER BY name", "");
+	if (r < 0)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		nv = realloc(v, (n + 1) * sizeof(*v));
+		if (nv == NULL) {
+			free(v);
+			sqlite3_finalize(st);
+			return -ENOMEM;
+		}
+		v = nv;
+		db_col_text(st, 0, v[n], sizeof(v[n]));
+		n++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return db_err(rc);
+	}
+	*ret_names = v;
 	*ret_n = n;
 	return 0;
 }

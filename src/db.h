@@ -312,4 +312,50 @@ int	 db_agent_report(struct db *db, const char *id, const char *hostname,
 /* last_seen = now (any authenticated request). 0, -ENOENT. */
 int	 db_agent_seen(struct db *db, const char *id, int64_t now);
 
+/*
+ * Downstream servers: the mirrors that sync from this one, each as its
+ * last inventory report left it: the document (manifest_inventory_*, as
+ * the server re-emitted it after parsing), the peer address it came
+ * from, and the edition of the license it came with ("" when the server
+ * had no licenses then). A "run now" is the time it was asked, kept in
+ * the row until the downstream's long-poll takes it (so that a request
+ * made while it is away is answered when it is back).
+ */
+#define DB_DOWNSTREAM_ADDRESS_MAX	128	/* "v6 address" and its NUL */
+
+struct db_downstream {
+	char		 name[MANIFEST_NAME_MAX + 1];
+	char		 address[DB_DOWNSTREAM_ADDRESS_MAX];
+	char		 edition[MANIFEST_NAME_MAX + 1];	/* "": none */
+	int64_t		 last_report;	/* unix time */
+	int64_t		 run_requested;	/* unix time; 0: none */
+	char		*inventory;	/* JSON; owned */
+};
+
+/* Frees the documents of n downstreams (not the array). */
+void	 db_downstreams_free(struct db_downstream *d, size_t n);
+/* Records a report: makes the row of d->name, or replaces everything in
+ * it but run_requested (d's is ignored). 0 or -errno. */
+int	 db_downstream_report(struct db *db, const struct db_downstream *d);
+/* 0, -ENOENT. ret_d->inventory is the caller's (db_downstreams_free(d,
+ * 1)). */
+int	 db_downstream_get(struct db *db, const char *name,
+	    struct db_downstream *ret_d);
+/* Every downstream, by name. *ret_d is the caller's
+ * (db_downstreams_free(d, n), then free(d)). */
+int	 db_downstreams(struct db *db, struct db_downstream **ret_d,
+	    size_t *ret_n);
+/* 0, -ENOENT. */
+int	 db_downstream_remove(struct db *db, const char *name);
+/* Asks for a run now at time now (a pending request keeps its first
+ * time). 0, -ENOENT. */
+int	 db_downstream_run(struct db *db, const char *name, int64_t now);
+/* Takes a pending run request: 1 when there was one (it is cleared),
+ * 0 when none; one caller gets each request, whatever the processes. */
+int	 db_downstream_run_take(struct db *db, const char *name);
+/* The names of the downstreams with a run request pending, sorted.
+ * *ret_names is the caller's (free()). */
+int	 db_downstreams_running(struct db *db,
+	    char (**ret_names)[MANIFEST_NAME_MAX + 1], size_t *ret_n);
+
 #endif

@@ -93,6 +93,7 @@ struct fetch {
 	char			*password;
 	char			*license_hdr;	/* "X-Cascade-License: KEY" */
 	char			*agent_hdr;	/* "X-Cascade-Agent: ID" */
+	char			*downstream_hdr; /* "X-Cascade-Downstream: N" */
 	char			*bearer_hdr;	/* "Authorization: Bearer T" */
 	char			*proxy;
 	char			*proxy_username;
@@ -198,6 +199,7 @@ fetch_new(const struct fetch_config *c, struct fetch **ret_f)
 	if (c == NULL || fetch_check_url(c->base_url) < 0 ||
 	    fetch_has_ctl(c->license_key) || fetch_has_ctl(c->proxy) ||
 	    fetch_has_ctl(c->agent_id) || fetch_has_ctl(c->bearer) ||
+	    fetch_has_ctl(c->downstream) ||
 	    c->connect_timeout < 0 || c->stall_timeout < 0)
 		return -EINVAL;
 	pthread_once(&fetch_once, fetch_global_init);
@@ -221,7 +223,9 @@ fetch_new(const struct fetch_config *c, struct fetch **ret_f)
 	    fetch_header_new("X-Cascade-Agent: ", c->agent_id,
 	    &f->agent_hdr) < 0 ||
 	    fetch_header_new("Authorization: Bearer ", c->bearer,
-	    &f->bearer_hdr) < 0)
+	    &f->bearer_hdr) < 0 ||
+	    fetch_header_new("X-Cascade-Downstream: ", c->downstream,
+	    &f->downstream_hdr) < 0)
 		goto fail;
 	f->connect_timeout = c->connect_timeout > 0 ? c->connect_timeout :
 	    FETCH_CONNECT_TIMEOUT;
@@ -264,6 +268,7 @@ fetch_free(struct fetch *f)
 	fetch_strfree(f->license_hdr);
 	fetch_strfree(f->agent_hdr);
 	fetch_strfree(f->bearer_hdr);
+	fetch_strfree(f->downstream_hdr);
 	fetch_strfree(f->proxy);
 	fetch_strfree(f->proxy_username);
 	fetch_strfree(f->proxy_password);
@@ -745,6 +750,12 @@ fetch_xfer_start(struct fetch *f, struct fetch_xfer *x, const char *url,
 	}
 	if (f->bearer_hdr != NULL) {
 		l = curl_slist_append(x->headers, f->bearer_hdr);
+		if (l == NULL)
+			goto fail;
+		x->headers = l;
+	}
+	if (f->downstream_hdr != NULL) {
+		l = curl_slist_append(x->headers, f->downstream_hdr);
 		if (l == NULL)
 			goto fail;
 		x->headers = l;

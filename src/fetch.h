@@ -41,6 +41,10 @@ struct fetch_config {
 	 * Bearer"; NULL for none. bearer alone serves the server's pushes. */
 	const char	*agent_id;
 	const char	*bearer;
+	/* a downstream mirror's name, sent as X-Cascade-Downstream (on its
+	 * long-poll, so that the upstream can answer it at once for a "run
+	 * now"); NULL for none */
+	const char	*downstream;
 	long		 connect_timeout;	/* seconds; 0: 10 */
 	long		 stall_timeout;		/* seconds; 0: 30 */
 	/* when not NULL, a transfer is abandoned (-ECANCELED) soon after

@@ -17,6 +17,7 @@
 #include "license.h"
 #include "log.h"
 #include "remote.h"
+#include "report.h"
 #include "repo.h"
 #include "serve.h"
 #include "sync.h"
@@ -48,6 +49,14 @@ static const char usage_text[] =
 "  agents  [-d DIR] license ID | unlicense ID | group ID NAME | remove ID\n"
 "                     license a pending agent, move it, remove it\n"
 "  agents  notify ID  ask an agent to sync now (a running server)\n"
+"  downstreams [-d DIR] [--json]\n"
+"                     the mirrors that sync from this server, each with its state\n"
+"  downstreams [-d DIR] run NAME | remove NAME\n"
+"                     make a downstream sync now; forget one\n"
+"  downstreams [-d DIR] schedule NAME SCHEDULE [--at-startup] | schedule NAME none\n"
+"                     the schedule a downstream syncs on (handed to it)\n"
+"  report files [-d DIR] [--json] [--downstream NAME]\n"
+"                     what each downstream lacks or holds out of date\n"
 "  events  [-d DIR] [--since TIME] [--kind K] [--agent ID] [--json]\n"
 "                     the event history (TIME: 2026-11-22T10:00:00Z or 24h;\n"
 "                     K: a kind, or a prefix and '*': sync-*)\n"
@@ -376,6 +385,43 @@ cmd_gc(int argc, char **argv)
 	return 0;
 }
 
+/* A mirror as a downstream of its upstream: its name there, its last
+ * inventory report, and the schedule it syncs on. */
+static void
+status_downstream(struct repo *r)
+{
+	struct conf_schedule	 sc;
+	char			 name[CONF_NAME_MAX + 1], given[64] = "";
+	char			 last[32] = "", when[TS_LEN + 1] = "never";
+	char			 text[CONF_SCHEDULE_TEXT_MAX], *sp;
+	uint64_t		 t;
+	int			 startup = r->conf.upstream.sync_at_startup;
+
+	sync_downstream_name(&r->conf, name);
+	if (db_meta_get(r->db, "inventory_reported", last, sizeof(last)) == 0 &&
+	    ts_parse_u64(last, 0, INT64_MAX, &t) == 0)
+		ts_format((time_t)t, when);
+	/* as the mirror keeps what the upstream set (mirror.h) */
+	if (db_meta_get(r->db, "downstream_schedule", given,
+	    sizeof(given)) == 0 && given[0] != '\0') {
+		sp = strstr(given, " at_startup");
+		startup = sp != NULL && sp[11] == '\0';
+		if (startup)
+			*sp = '\0';
+	}
+	if (given[0] != '\0' && conf_schedule_parse(given, &sc) == 0) {
+		conf_schedule_format(&sc, text);
+		printf("schedule %s%s (set by the upstream)\n", text,
+		    startup ? ", and at start-up" : "");
+	} else {
+		conf_schedule_format(&r->conf.upstream.schedule, text);
+		printf("schedule %s%s ([upstream] schedule)\n", text,
+		    r->conf.upstream.sync_at_startup ? ", and at start-up" :
+		    "");
+	}
+	printf("downstream name %s, inventory last reported %s\n", name, when);
+}
+
 /* A mirror's view of its upstream, from what the last passes recorded. */
 static void
 status_upstream(struct repo *r)
@@ -401,6 +447,7 @@ status_upstream(struct repo *r)
 	    when, strcmp(running, "1") == 0 ? ", a sync is in progress" :
 	    strcmp(running, "cut") == 0 ? ", the last sync was cut short" :
 	    "");
+	status_downstream(r);
 }
 
 static int
@@ -1143,6 +1190,8 @@ static const struct {
 	{ "events", cmd_events },
 	{ "token", cmd_token },
 	{ "agents", agents_cli },
+	{ "downstreams", report_downstreams_cli },
+	{ "report", report_cli },
 	{ "diff", cmd_diff },
 	{ "patch", cmd_patch },
 };

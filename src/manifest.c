@@ -1299,3 +1299,409 @@ manifest_rows_parse(const char *p, size_t len, size_t max,
 	json_decref(root);
 	return r;
 }
+
+/* ---- a downstream's inventory ---- */
+
+struct manifest_inventory *
+manifest_inventory_new(const char *name)
+{
+	struct manifest_inventory	*inv;
+
+	inv = calloc(1, sizeof(*inv));
+	if (inv != NULL)
+		snprintf(inv->name, sizeof(inv->name), "%s", name);
+	return inv;
+}
+
+void
+manifest_inventory_free(struct manifest_inventory *inv)
+{
+	if (inv == NULL)
+		return;
+	free(inv->ch);
+	free(inv->items);
+	free(inv);
+}
+
+int
+manifest_inventory_add_channel(struct manifest_inventory *inv,
+    const char *channel, uint64_t serial)
+{
+	struct manifest_state_channel	*nc;
+
+	if (inv->nch >= MANIFEST_INVENTORY_CHANNELS_MAX ||
+	    strlen(channel) > MANIFEST_NAME_MAX)
+		return -E2BIG;
+	nc = realloc(inv->ch, (inv->nch + 1) * sizeof(*nc));
+	if (nc == NULL)
+		return -ENOMEM;
+	inv->ch = nc;
+	memcpy(nc[inv->nch].name, channel, strlen(channel) + 1);
+	nc[inv->nch].serial = serial;
+	inv->nch++;
+	return 0;
+}
+
+int
+manifest_inventory_add(struct manifest_inventory *inv,
+    const struct manifest_inventory_item *it)
+{
+	struct manifest_inventory_item	*ni;
+
+	if (inv->nitems >= MANIFEST_INVENTORY_COMPONENTS_MAX)
+		return -E2BIG;
+	ni = realloc(inv->items, (inv->nitems + 1) * sizeof(*ni));
+	if (ni == NULL)
+		return -ENOMEM;
+	inv->items = ni;
+	ni[inv->nitems++] = *it;
+	return 0;
+}
+
+static int
+inventory_item_cmp(const void *a, const void *b)
+{
+	const struct manifest_inventory_item *x = a, *y = b;
+	int	 c = strcmp(x->channel, y->channel);
+
+	return c != 0 ? c : strcmp(x->name, y->name);
+}
+
+static int
+inventory_ptr_cmp(const void *a, const void *b)
+{
+	return inventory_item_cmp(*(const void *const *)a,
+	    *(const void *const *)b);
+}
+
+void
+manifest_inventory_sort(struct manifest_inventory *inv)
+{
+	if (inv->nitems > 1)
+		qsort(inv->items, inv->nitems, sizeof(*inv->items),
+		    inventory_item_cmp);
+}
+
+const struct manifest_inventory_item *
+manifest_inventory_find(const struct manifest_inventory *inv,
+    const char *channel, const char *name)
+{
+	struct manifest_inventory_item	 key;
+
+	if (inv->nitems == 0 || strlen(channel) > MANIFEST_NAME_MAX ||
+	    strlen(name) > MANIFEST_NAME_MAX)
+		return NULL;
+	memcpy(key.channel, channel, strlen(channel) + 1);
+	memcpy(key.name, name, strlen(name) + 1);
+	return bsearch(&key, inv->items, inv->nitems, sizeof(*inv->items),
+	    inventory_item_cmp);
+}
+
+int
+manifest_inventory_channel(const struct manifest_inventory *inv,
+    const char *channel, uint64_t *ret_serial)
+{
+	size_t	 i;
+
+	for (i = 0; i < inv->nch; i++)
+		if (strcmp(inv->ch[i].name, channel) == 0) {
+			*ret_serial = inv->ch[i].serial;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+static int
+inventory_check(const struct manifest_inventory *inv, char *err,
+    size_t errsize)
+{
+	const struct manifest_inventory_item	**sorted;
+	size_t					 i, j;
+	int					 r = 0;
+
+	if (memchr(inv->name, '\0', sizeof(inv->name)) == NULL ||
+	    check_name("name", inv->name, 0, 0, err, errsize) < 0)
+		return -EBADMSG;
+	if (inv->nch > MANIFEST_INVENTORY_CHANNELS_MAX ||
+	    inv->nitems > MANIFEST_INVENTORY_COMPONENTS_MAX)
+		return perr(err, errsize, "too many channels or components");
+	for (i = 0; i < inv->nch; i++) {
+		if (memchr(inv->ch[i].name, '\0', sizeof(inv->ch[i].name)) ==
+		    NULL || !conf_valid_name(inv->ch[i].name, 0))
+			return perr(err, errsize, "a channel name is not "
+			    "valid");
+		if (inv->ch[i].serial > MANIFEST_NUMBER_MAX)
+			return perr(err, errsize, "channel '%s': serial out "
+			    "of range", inv->ch[i].name);
+		for (j = 0; j < i; j++)
+			if (strcmp(inv->ch[i].name, inv->ch[j].name) == 0)
+				return perr(err, errsize, "channel '%s' "
+				    "listed twice", inv->ch[i].name);
+	}
+	for (i = 0; i < inv->nitems; i++) {
+		const struct manifest_inventory_item *it = &inv->items[i];
+		uint64_t serial;
+
+		if (memchr(it->channel, '\0', sizeof(it->channel)) == NULL ||
+		    memchr(it->name, '\0', sizeof(it->name)) == NULL ||
+		    memchr(it->sha256, '\0', sizeof(it->sha256)) == NULL ||
+		    !conf_valid_name(it->name, 1))
+			return perr(err, errsize, "a component's name is not "
+			    "valid");
+		if (manifest_inventory_channel(inv, it->channel,
+		    &serial) < 0)
+			return perr(err, errsize, "component '%s': its "
+			    "channel is not in 'channels'", it->name);
+		if (it->version < 1 || it->version > MANIFEST_NUMBER_MAX)
+			return perr(err, errsize, "component '%s': version "
+			    "out of range", it->name);
+		if (!crypto_is_sha256_hex(it->sha256, strlen(it->sha256)))
+			return perr(err, errsize, "component '%s': 'sha256' is "
+			    "not 64 lower-case hex digits", it->name);
+	}
+	if (inv->nitems < 2)
+		return 0;
+	/* duplicates, in n log n: an inventory may list a thousand */
+	sorted = malloc(inv->nitems * sizeof(*sorted));
+	if (sorted == NULL)
+		return -ENOMEM;
+	for (i = 0; i < inv->nitems; i++)
+		sorted[i] = &inv->items[i];
+	qsort(sorted, inv->nitems, sizeof(*sorted), inventory_ptr_cmp);
+	for (i = 1; r == 0 && i < inv->nitems; i++)
+		if (inventory_item_cmp(sorted[i - 1], sorted[i]) == 0)
+			r = perr(err, errsize, "component '%s' of channel "
+			    "'%s' listed twice", sorted[i]->name,
+			    sorted[i]->channel);
+	free(sorted);
+	return r;
+}
+
+static int
+inventory_items(json_t *a, struct manifest_inventory *inv, char *err,
+    size_t errsize)
+{
+	json_t	*v;
+	size_t	 i;
+
+	if (!json_is_array(a))
+		return perr(err, errsize, "'components' is not an array");
+	if (json_array_size(a) > MANIFEST_INVENTORY_COMPONENTS_MAX) {
+		perr(err, errsize, "over %d components",
+		    MANIFEST_INVENTORY_COMPONENTS_MAX);
+		return -E2BIG;
+	}
+	if (json_array_size(a) == 0)
+		return 0;
+	inv->items = calloc(json_array_size(a), sizeof(*inv->items));
+	if (inv->items == NULL)
+		return -ENOMEM;
+	json_array_foreach(a, i, v) {
+		struct manifest_inventory_item *it = &inv->items[i];
+
+		if (!json_is_object(v))
+			return perr(err, errsize, "a component is not an "
+			    "object");
+		if (get_str(v, "channel", it->channel, sizeof(it->channel),
+		    err, errsize) < 0 ||
+		    get_str(v, "name", it->name, sizeof(it->name), err,
+		    errsize) < 0 ||
+		    get_u64(v, "version", &it->version, err, errsize) < 0 ||
+		    get_str(v, "sha256", it->sha256, sizeof(it->sha256), err,
+		    errsize) < 0)
+			return -EBADMSG;
+		inv->nitems++;
+	}
+	return 0;
+}
+
+int
+manifest_inventory_parse(const char *p, size_t len,
+    struct manifest_inventory **ret, char *err, size_t errsize)
+{
+	struct manifest_inventory	*inv = NULL;
+	const char			*ch;
+	json_t				*root, *v;
+	int				 r;
+
+	r = doc_load(p, len, &root, err, errsize);
+	if (r < 0)
+		return r;
+	inv = calloc(1, sizeof(*inv));
+	if (inv == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = -EBADMSG;
+	if (get_str(root, "name", inv->name, sizeof(inv->name), err,
+	    errsize) < 0)
+		goto out;
+	v = json_object_get(root, "channels");
+	if (!json_is_object(v)) {
+		perr(err, errsize, "'channels' is not an object");
+		goto out;
+	}
+	if (json_object_size(v) > MANIFEST_INVENTORY_CHANNELS_MAX) {
+		r = -E2BIG;
+		perr(err, errsize, "over %d channels",
+		    MANIFEST_INVENTORY_CHANNELS_MAX);
+		goto out;
+	}
+	if (json_object_size(v) > 0 && (inv->ch = calloc(json_object_size(v),
+	    sizeof(*inv->ch))) == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	{
+		json_t	*s;
+
+		json_object_foreach(v, ch, s) {
+			struct manifest_state_channel *c = &inv->ch[inv->nch];
+
+			if (!conf_valid_name(ch, 0)) {
+				perr(err, errsize, "a channel name is not "
+				    "valid");
+				goto out;
+			}
+			if (get_u64(v, ch, &c->serial, err, errsize) < 0)
+				goto out;
+			memcpy(c->name, ch, strlen(ch) + 1);
+			inv->nch++;
+		}
+	}
+	v = json_object_get(root, "components");
+	if (v == NULL) {
+		perr(err, errsize, "missing 'components'");
+		goto out;
+	}
+	r = inventory_items(v, inv, err, errsize);
+	if (r == 0)
+		r = inventory_check(inv, err, errsize);
+	if (r < 0)
+		goto out;
+	manifest_inventory_sort(inv);
+	*ret = inv;
+	inv = NULL;
+out:
+	manifest_inventory_free(inv);
+	json_decref(root);
+	return r;
+}
+
+int
+manifest_inventory_emit(const struct manifest_inventory *inv,
+    struct buf *out)
+{
+	json_t	*root, *chs, *a, *v;
+	size_t	 i;
+	int	 r;
+
+	r = inventory_check(inv, NULL, 0);
+	if (r < 0)
+		return r == -ENOMEM ? r : -EINVAL;
+	root = json_object();
+	chs = json_object();
+	a = json_array();
+	if (root == NULL || chs == NULL || a == NULL) {
+		json_decref(chs);
+		json_decref(a);
+		goto nomem;
+	}
+	if (set_new(root, "name", json_string(inv->name)) < 0 ||
+	    set_new(root, "channels", chs) < 0) {
+		json_decref(a);
+		goto nomem;
+	}
+	if (set_new(root, "components", a) < 0)
+		goto nomem;
+	for (i = 0; i < inv->nch; i++)
+		if (set_new(chs, inv->ch[i].name,
+		    json_integer((json_int_t)inv->ch[i].serial)) < 0)
+			goto nomem;
+	for (i = 0; i < inv->nitems; i++) {
+		const struct manifest_inventory_item *it = &inv->items[i];
+
+		v = json_pack("{s:s, s:s, s:I, s:s}", "channel", it->channel,
+		    "name", it->name, "version", (json_int_t)it->version,
+		    "sha256", it->sha256);
+		if (json_array_append_new(a, v) < 0)
+			goto nomem;
+	}
+	return doc_emit(root, 1, out);
+nomem:
+	json_decref(root);
+	return -ENOMEM;
+}
+
+static int
+inventory_answer_check(const struct manifest_inventory_answer *a)
+{
+	struct conf_schedule	 sc;
+	char			 text[CONF_SCHEDULE_TEXT_MAX];
+
+	if (!a->scheduled)
+		return 0;
+	/* valid if its text reads back as the same schedule */
+	conf_schedule_format(&a->schedule, text);
+	if (conf_schedule_parse(text, &sc) < 0 ||
+	    sc.kind != a->schedule.kind ||
+	    (sc.kind == CONF_EVERY && sc.every != a->schedule.every) ||
+	    (sc.kind != CONF_EVERY && (sc.hour != a->schedule.hour ||
+	    sc.minute != a->schedule.minute)) ||
+	    (sc.kind == CONF_WEEKLY && sc.wday != a->schedule.wday))
+		return -EINVAL;
+	return 0;
+}
+
+int
+manifest_inventory_answer_parse(const char *p, size_t len,
+    struct manifest_inventory_answer *ret, char *err, size_t errsize)
+{
+	struct manifest_inventory_answer	 a;
+	char					 text[CONF_SCHEDULE_TEXT_MAX];
+	json_t					*root, *v;
+	int					 r;
+
+	r = doc_load(p, len, &root, err, errsize);
+	if (r < 0)
+		return r;
+	memset(&a, 0, sizeof(a));
+	r = -EBADMSG;
+	v = json_object_get(root, "schedule");
+	if (v == NULL) {
+		perr(err, errsize, "missing 'schedule'");
+		goto out;
+	}
+	if (!json_is_null(v)) {
+		if (get_str(root, "schedule", text, sizeof(text), err,
+		    errsize) < 0)
+			goto out;
+		if (conf_schedule_parse(text, &a.schedule) < 0) {
+			perr(err, errsize, "'schedule' is not valid");
+			goto out;
+		}
+		a.scheduled = 1;
+	}
+	if (get_bool(root, "at_startup", &a.at_startup, err, errsize) < 0)
+		goto out;
+	*ret = a;
+	r = 0;
+out:
+	json_decref(root);
+	return r;
+}
+
+int
+manifest_inventory_answer_emit(const struct manifest_inventory_answer *a,
+    struct buf *out)
+{
+	char	 text[CONF_SCHEDULE_TEXT_MAX];
+
+	if (inventory_answer_check(a) < 0)
+		return -EINVAL;
+	if (a->scheduled)
+		conf_schedule_format(&a->schedule, text);
+	return doc_emit(json_pack("{s:o, s:b}", "schedule", a->scheduled ?
+	    json_string(text) : json_null(), "at_startup",
+	    a->at_startup != 0), 0, out);
+}

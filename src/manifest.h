@@ -13,7 +13,8 @@
  * checks every field, cap and constraint below; unknown members are
  * ignored so that later formats can add some. The only user of jansson,
  * so the other JSON documents of the protocol are here too: the state
- * document, and the agents' enrolment, status and policy (docs/api.md).
+ * document, the agents' enrolment, status and policy, and a downstream
+ * mirror's inventory and its answer (docs/api.md).
  */
 #ifndef MANIFEST_H
 #define MANIFEST_H
@@ -178,6 +179,76 @@ int	 manifest_policy_parse(const char *p, size_t len,
 	    char *err, size_t errsize);
 int	 manifest_policy_emit(const char *group, const char *state,
 	    const struct conf_policy *pol, struct buf *out);
+
+/*
+ * A downstream mirror's inventory, PUT /v1/downstreams/{name}/inventory:
+ *   {"name": "branch-1", "channels": {"main": 12, "vendor": 0},
+ *    "components": [{"channel": "main", "name": "virus-pattern",
+ *        "version": 3, "sha256": "<64 hex>"}, ...]}
+ * name is the downstream's (a conf_valid_name); channels are those it
+ * takes from its upstream, each with the serial it holds (0: none yet);
+ * components are the current versions it holds, each in a listed
+ * channel, a (channel, name) pair at most once. The whole document is
+ * an agent document as above (MANIFEST_DOC_MAX; compact, without a
+ * newline, so that what parsed always emits again within the size it
+ * came in). The parser keeps the items sorted by channel, then name,
+ * which manifest_inventory_find needs.
+ */
+#define MANIFEST_INVENTORY_CHANNELS_MAX		MANIFEST_STATE_CHANNELS_MAX
+#define MANIFEST_INVENTORY_COMPONENTS_MAX	1024
+
+struct manifest_inventory_item {
+	char		 channel[MANIFEST_NAME_MAX + 1];
+	char		 name[MANIFEST_NAME_MAX + 1];
+	uint64_t	 version;	/* >= 1 */
+	char		 sha256[CRYPTO_SHA256_HEX];
+};
+
+struct manifest_inventory {
+	char				 name[MANIFEST_NAME_MAX + 1];
+	struct manifest_state_channel	*ch;		/* owned */
+	size_t				 nch;
+	struct manifest_inventory_item	*items;		/* owned */
+	size_t				 nitems;
+};
+
+/* An empty inventory of the downstream name (checked at emit): NULL on
+ * ENOMEM. */
+struct manifest_inventory *manifest_inventory_new(const char *name);
+void	 manifest_inventory_free(struct manifest_inventory *inv); /* NULL-safe */
+/* Appends a channel, or an item (copied). Fields are checked at emit.
+ * 0, -E2BIG (over a cap), -ENOMEM. */
+int	 manifest_inventory_add_channel(struct manifest_inventory *inv,
+	    const char *channel, uint64_t serial);
+int	 manifest_inventory_add(struct manifest_inventory *inv,
+	    const struct manifest_inventory_item *it);
+/* Sorts the items by channel, then name (as the parser leaves them). */
+void	 manifest_inventory_sort(struct manifest_inventory *inv);
+/* The item of (channel, name) in sorted items, or NULL. */
+const struct manifest_inventory_item *manifest_inventory_find(
+	    const struct manifest_inventory *inv, const char *channel,
+	    const char *name);
+/* The serial held of a listed channel; -ENOENT when it is not listed. */
+int	 manifest_inventory_channel(const struct manifest_inventory *inv,
+	    const char *channel, uint64_t *ret_serial);
+/* *ret is the caller's (manifest_inventory_free). */
+int	 manifest_inventory_parse(const char *p, size_t len,
+	    struct manifest_inventory **ret, char *err, size_t errsize);
+int	 manifest_inventory_emit(const struct manifest_inventory *inv,
+	    struct buf *out);
+
+/* The upstream's answer to an inventory: {"schedule": "every 30m" or
+ * null, "at_startup": true}: the schedule set for this downstream
+ * upstream, if any, and whether it also syncs at start-up. */
+struct manifest_inventory_answer {
+	int			 scheduled;	/* 0: "schedule" is null */
+	struct conf_schedule	 schedule;
+	int			 at_startup;
+};
+int	 manifest_inventory_answer_parse(const char *p, size_t len,
+	    struct manifest_inventory_answer *ret, char *err, size_t errsize);
+int	 manifest_inventory_answer_emit(
+	    const struct manifest_inventory_answer *a, struct buf *out);
 
 /*
  * The admin API's documents (docs/openapi.yaml) are flat JSON objects,

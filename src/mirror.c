@@ -13,6 +13,8 @@
 #include "ts.h"
 #include "banned.h"
 
+#define MIRROR_GIVEN_MAX	(CONF_SCHEDULE_TEXT_MAX + 16)
+
 struct mirror {
 	struct repo	 repo;		/* the sync thread's own handle */
 	pthread_t	 sync_thread;
@@ -25,15 +27,20 @@ struct mirror {
 	int		 running;	/* under lock */
 	char		 why[128];	/* under lock */
 	uint64_t	 upstream_serial;	/* under lock */
+	char		 name[CONF_NAME_MAX + 1];	/* as a downstream */
+	/* the schedule the upstream set for this mirror (sync thread) */
+	struct manifest_inventory_answer given;
 	char		 holder[128];	/* this process, for the lease */
 };
 
 /*
- * The schedule of this mirror's syncs: the "upstream" row of the state
- * database (set through the admin API) when there is one that parses,
- * else [upstream] schedule and sync_at_startup. Read each time a
- * scheduled sync is planned, and while one is waited for, so that a
- * change is followed within MIRROR_REPLAN seconds.
+ * The schedule of this mirror's syncs: the one its upstream set for it
+ * (in the answer to its inventory report) when there is one; else the
+ * "upstream" row of the state database (set through the admin API) when
+ * there is one that parses; else [upstream] schedule and
+ * sync_at_startup. Read each time a scheduled sync is planned, and while
+ * one is waited for, so that a change is followed within MIRROR_REPLAN
+ * seconds. Sync thread only.
  */
 static void
 mirror_schedule(struct mirror *m, struct conf_schedule *ret,
@@ -41,6 +48,12 @@ mirror_schedule(struct mirror *m, struct conf_schedule *ret,
 {
 	struct db_schedule	 row;
 
+	if (m->given.scheduled) {
+		*ret = m->given.schedule;
+		if (ret_at_startup != NULL)
+			*ret_at_startup = m->given.at_startup;
+		return;
+	}
 	if (db_schedule_get(m->repo.db, "upstream", &row) == 0 &&
 	    conf_schedule_parse(row.schedule, ret) == 0) {
 		if (ret_at_startup != NULL)
@@ -59,6 +72,51 @@ mirror_schedule_same(const struct conf_schedule *a,
 	return a->kind == b->kind && a->every == b->every &&
 	    a->hour == b->hour && a->minute == b->minute &&
 	    a->wday == b->wday;
+}
+
+/* The schedule the upstream gave last time, kept in the state database
+ * so that a restart (and `cascade status`) knows it: "" for none, or the
+ * schedule followed by " at_startup" when it holds at start-up too. */
+static void
+mirror_given_load(struct mirror *m)
+{
+	char	 v[MIRROR_GIVEN_MAX], *sp;
+
+	memset(&m->given, 0, sizeof(m->given));
+	if (db_meta_get(m->repo.db, "downstream_schedule", v, sizeof(v)) < 0 ||
+	    v[0] == '\0')
+		return;
+	sp = strstr(v, " at_startup");
+	if (sp != NULL && sp[11] == '\0') {
+		*sp = '\0';
+		m->given.at_startup = 1;
+	}
+	m->given.scheduled = conf_schedule_parse(v, &m->given.schedule) == 0;
+}
+
+/* Applies the upstream's answer to an inventory. Sync thread. */
+static void
+mirror_given_apply(struct mirror *m, const struct manifest_inventory_answer *a)
+{
+	char	 text[CONF_SCHEDULE_TEXT_MAX], v[MIRROR_GIVEN_MAX];
+
+	if (a->scheduled == m->given.scheduled && (!a->scheduled ||
+	    (a->at_startup == m->given.at_startup &&
+	    mirror_schedule_same(&a->schedule, &m->given.schedule))))
+		return;
+	m->given = *a;
+	v[0] = '\0';
+	if (a->scheduled) {
+		conf_schedule_format(&a->schedule, text);
+		snprintf(v, sizeof(v), "%s%s", text,
+		    a->at_startup ? " at_startup" : "");
+		log_info("the upstream sets this mirror's schedule: %s%s",
+		    text, a->at_startup ? ", and at start-up" : "");
+	} else
+		log_info("the upstream sets no schedule for this mirror: back "
+		    "to its own");
+	if (db_meta_set(m->repo.db, "downstream_schedule", v) < 0)
+		log_warn("cannot record the schedule the upstream set");
 }
 
 /*
@@ -182,6 +240,8 @@ mirror_sync_main(void *arg)
 		hold = 0;
 		if (e == 0) {
 			failures = 0;
+			if (res.reported)
+				mirror_given_apply(m, &res.answer);
 			mirror_schedule(m, &sched, NULL);
 			next = conf_schedule_next(&sched, now);
 			scheduled = 1;
@@ -212,7 +272,7 @@ mirror_sync_main(void *arg)
 }
 
 /* Holds a long-poll on the upstream and asks for a sync when it answers
- * with a newer serial. */
+ * (200). */
 static void *
 mirror_poll_main(void *arg)
 {
@@ -230,6 +290,8 @@ mirror_poll_main(void *arg)
 	st = malloc(sizeof(*st));
 	sync_fetch_config(u, &fc);
 	fc.cancel = &m->stop;
+	/* so that the upstream can answer at once for a "run now" */
+	fc.downstream = m->name;
 	if (st == NULL || fetch_new(&fc, &f) < 0) {
 		log_error("cannot start the long-poll on '%s'", u->url);
 		free(st);
@@ -250,6 +312,8 @@ mirror_poll_main(void *arg)
 			backoff = 1;
 			continue;
 		}
+		/* a 200 is news, or the upstream's "run now" (which may
+		 * come with no serial moved): either way, a pass */
 		if (e == 0 && fr.status == 200 &&
 		    manifest_state_parse(doc.ptr, doc.len, st) == 0) {
 			backoff = 1;
@@ -259,11 +323,11 @@ mirror_poll_main(void *arg)
 				snprintf(why, sizeof(why), "upstream announced "
 				    "serial %llu",
 				    (unsigned long long)st->serial);
-				pthread_mutex_unlock(&m->lock);
-				mirror_request(m, why);
-				continue;
-			}
+			} else
+				snprintf(why, sizeof(why), "upstream asked "
+				    "for a sync now");
 			pthread_mutex_unlock(&m->lock);
+			mirror_request(m, why);
 			continue;
 		}
 		/* the upstream is down or does not long-poll: the schedule
@@ -311,6 +375,8 @@ mirror_start(const char *dir, struct mirror **ret_m)
 	    sizeof(serial)) == 0)
 		ts_parse_u64(serial, 0, MANIFEST_NUMBER_MAX, &s);
 	m->upstream_serial = s;
+	sync_downstream_name(&m->repo.conf, m->name);
+	mirror_given_load(m);
 	if (gethostname(host, sizeof(host)) != 0)
 		snprintf(host, sizeof(host), "unknown");
 	host[sizeof(host) - 1] = '\0';

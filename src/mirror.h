@@ -18,6 +18,14 @@
  * (db_lease_take) runs it; the others log that they leave it. Passes at
  * start-up, asked for, or announced by the upstream run on every server,
  * since each keeps its own repository.
+ *
+ * As a downstream of its upstream (sync.h), it reports its inventory
+ * after each pass and runs on the schedule the upstream's answer sets
+ * for it, before the "upstream" row and the configuration, until an
+ * answer sets none (kept in the state database across restarts, meta
+ * "downstream_schedule"). Its long-poll carries X-Cascade-Downstream:
+ * NAME, and any 200 it gets (news, or the upstream's "run now") makes
+ * a pass.
  */
 #ifndef MIRROR_H
 #define MIRROR_H

@@ -77,6 +77,14 @@ static const char *const pg_migrations[] = {
 	"  target TEXT PRIMARY KEY, schedule TEXT NOT NULL,"
 	"  at_startup INTEGER NOT NULL);"
 	"CREATE INDEX events_kind ON events (kind);",
+	/* 2 -> 3: downstream servers and their inventories */
+	"CREATE TABLE downstreams ("
+	"  name TEXT PRIMARY KEY, address TEXT NOT NULL,"
+	"  edition TEXT NOT NULL, last_report BIGINT NOT NULL,"
+	"  run_requested BIGINT NOT NULL DEFAULT 0,"
+	"  inventory TEXT NOT NULL);"
+	"CREATE INDEX downstreams_running ON downstreams (name)"
+	"  WHERE run_requested <> 0;",
 };
 
 #define PG_SCHEMA_VERSION \
@@ -1048,6 +1056,152 @@ pg_schedules(struct pg *p, struct db_schedule **ret_s, size_t *ret_n)
 		pg_col_schedule(res, i, &v[i]);
 	PQclear(res);
 	*ret_s = v;
+	*ret_n = (size_t)n;
+	return 0;
+}
+
+/* ---- downstreams ------------------------------------------------------- */
+
+#define PG_DOWNSTREAM_COLS \
+	"name, address, edition, last_report, run_requested, inventory"
+
+static int
+pg_col_downstream(const PGresult *res, int row, struct db_downstream *d)
+{
+	memset(d, 0, sizeof(*d));
+	pg_col_text(res, row, 0, d->name, sizeof(d->name));
+	pg_col_text(res, row, 1, d->address, sizeof(d->address));
+	pg_col_text(res, row, 2, d->edition, sizeof(d->edition));
+	d->last_report = pg_col_int(res, row, 3);
+	d->run_requested = pg_col_int(res, row, 4);
+	d->inventory = strdup(PQgetvalue(res, row, 5));
+	return d->inventory == NULL ? -ENOMEM : 0;
+}
+
+int
+pg_downstream_report(struct pg *p, const struct db_downstream *d)
+{
+	char	*inv, *addr;
+	int	 r;
+
+	/* PostgreSQL takes only UTF-8 (the server writes ASCII here) */
+	inv = pg_utf8(d->inventory != NULL ? d->inventory : "");
+	addr = pg_utf8(d->address);
+	if (inv == NULL || addr == NULL) {
+		free(inv);
+		free(addr);
+		return -ENOMEM;
+	}
+	r = pg_do(p, "INSERT INTO downstreams (name, address, edition, "
+	    "last_report, inventory) VALUES ($1, $2, $3, $4, $5) "
+	    "ON CONFLICT (name) DO UPDATE SET address = excluded.address, "
+	    "edition = excluded.edition, last_report = excluded.last_report, "
+	    "inventory = excluded.inventory", "sssis", d->name, addr,
+	    d->edition, d->last_report, inv);
+	free(inv);
+	free(addr);
+	return r;
+}
+
+int
+pg_downstream_get(struct pg *p, const char *name, struct db_downstream *ret_d)
+{
+	PGresult	*res;
+	int		 r;
+
+	r = pg_query(p, &res, "SELECT " PG_DOWNSTREAM_COLS " FROM downstreams "
+	    "WHERE name = $1", "s", name);
+	if (r < 0)
+		return r;
+	if (PQntuples(res) == 0)
+		r = -ENOENT;
+	else
+		r = pg_col_downstream(res, 0, ret_d);
+	PQclear(res);
+	return r;
+}
+
+int
+pg_downstreams(struct pg *p, struct db_downstream **ret_d, size_t *ret_n)
+{
+	PGresult		*res;
+	struct db_downstream	*d = NULL;
+	int			 r, i, n;
+
+	r = pg_query(p, &res, "SELECT " PG_DOWNSTREAM_COLS " FROM downstreams "
+	    "ORDER BY name", "");
+	if (r < 0)
+		return r;
+	n = PQntuples(res);
+	if (n > 0 && (d = calloc((size_t)n, sizeof(*d))) == NULL) {
+		PQclear(res);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n && r == 0; i++)
+		r = pg_col_downstream(res, i, &d[i]);
+	PQclear(res);
+	if (r < 0) {
+		db_downstreams_free(d, (size_t)i);
+		free(d);
+		return r;
+	}
+	*ret_d = d;
+	*ret_n = (size_t)n;
+	return 0;
+}
+
+int
+pg_downstream_remove(struct pg *p, const char *name)
+{
+	int	 r;
+
+	r = pg_change(p, "DELETE FROM downstreams WHERE name = $1", "s", name);
+	return PG_ONE(r);
+}
+
+int
+pg_downstream_run(struct pg *p, const char *name, int64_t now)
+{
+	int	 r;
+
+	r = pg_change(p, "UPDATE downstreams SET run_requested = "
+	    "CASE WHEN run_requested <> 0 THEN run_requested ELSE $1 END "
+	    "WHERE name = $2", "is", now, name);
+	return PG_ONE(r);
+}
+
+int
+pg_downstream_run_take(struct pg *p, const char *name)
+{
+	int	 r;
+
+	/* one statement: of two servers, one changes the row */
+	r = pg_change(p, "UPDATE downstreams SET run_requested = 0 "
+	    "WHERE name = $1 AND run_requested <> 0", "s", name);
+	return r < 0 ? r : r > 0;
+}
+
+int
+pg_downstreams_running(struct pg *p,
+    char (**ret_names)[MANIFEST_NAME_MAX + 1], size_t *ret_n)
+{
+	PGresult	*res;
+	char		(*v)[MANIFEST_NAME_MAX + 1] = NULL;
+	int		 r, i, n;
+
+	r = pg_query(p, &res, "SELECT name FROM downstreams WHERE "
+	    "run_requested <> 0 ORDER BY name COLLATE \"C\"", "");
+	if (r < 0)
+		return r;
+	n = PQntuples(res);
+	if (n > 0 && (v = calloc((size_t)n, sizeof(*v))) == NULL) {
+		PQclear(res);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		pg_col_text(res, i, 0, v[i], sizeof(v[i]));
+	PQclear(res);
+	*ret_names = v;
 	*ret_n = (size_t)n;
 	return 0;
 }

@@ -1,7 +1,7 @@
 /*
  * pg: the tables that servers sharing one PostgreSQL database share
  * (agents, licenses and their generation, events, admin tokens,
- * schedules set at run time, leases), for db.c when
+ * schedules set at run time, leases, downstream servers), for db.c when
  * cascade.conf sets [repository] state = postgresql://... Each function
  * has the semantics and errors of its db_* namesake (db.h), which is the
  * API everyone else calls. The only module that includes libpq.
@@ -72,6 +72,18 @@ int	 pg_agent_remove(struct pg *p, const char *id);
 int	 pg_agent_report(struct pg *p, const char *id, const char *hostname,
 	    const char *notify_url, const char *status, int64_t now);
 int	 pg_agent_seen(struct pg *p, const char *id, int64_t now);
+
+int	 pg_downstream_report(struct pg *p, const struct db_downstream *d);
+int	 pg_downstream_get(struct pg *p, const char *name,
+	    struct db_downstream *ret_d);
+int	 pg_downstreams(struct pg *p, struct db_downstream **ret_d,
+	    size_t *ret_n);
+int	 pg_downstream_remove(struct pg *p, const char *name);
+int	 pg_downstream_run(struct pg *p, const char *name, int64_t now);
+int	 pg_downstream_run_take(struct pg *p, const char *name);
+/* Sorted by byte (as strcmp), whatever the database's collation. */
+int	 pg_downstreams_running(struct pg *p,
+	    char (**ret_names)[MANIFEST_NAME_MAX + 1], size_t *ret_n);
 
 /* 1 when holder has the lease `name` for `seconds` from now (on the
  * database's clock: servers' clocks may differ), 0 when another holder

@@ -18,6 +18,7 @@
 #include "metrics.h"
 #include "mirror.h"
 #include "notify.h"
+#include "report.h"
 #include "serve.h"
 #include "ts.h"
 #include "banned.h"
@@ -80,6 +81,9 @@ struct serve_wait {
 	char			 agent_id[MANIFEST_AGENT_ID_MAX + 1];
 	char			 auth[128];
 	int			 forced;
+	/* sent X-Cascade-Downstream: a mirror below this one ("": not) */
+	char			 downstream[MANIFEST_NAME_MAX + 1];
+	int			 run;		/* resumed for a run now */
 	struct serve_wait	*prev, *next;
 };
 
@@ -94,10 +98,12 @@ struct serve {
 	pthread_mutex_t		 wlock;		/* the waiters and below */
 	struct serve_wait	*waiters;
 	size_t			 nwaiters;
+	size_t			 ndownstreams;	/* waiters of mirrors */
 	size_t			 maxwaiters;
 	int			 stopping;
 	int64_t			 window_ms;	/* [notify] window; main */
 	struct agents		*agents;
+	struct report		*report;
 	struct notify		*notify;	/* NULL: pushes are off */
 	uint64_t		 notified;	/* serial last pushed */
 	struct metrics		*metrics;
@@ -851,6 +857,8 @@ serve_wait_release(void *token)
 	if (w->next != NULL)
 		w->next->prev = w->prev;
 	s->nwaiters--;
+	if (w->downstream[0] != '\0')
+		s->ndownstreams--;
 	metrics_longpoll(s->metrics, -1);
 	if (w->hw != NULL)	/* ended while held: drop our reference */
 		http_resume(w->hw);
@@ -859,14 +867,35 @@ serve_wait_release(void *token)
 	free(w);
 }
 
+/* A downstream's "run now" taken: 1 when there was one (the caller
+ * answers with the state document). */
+static int
+serve_run_taken(struct serve *s, const char *downstream)
+{
+	int	 e;
+
+	if (downstream[0] == '\0')
+		return 0;
+	e = report_run_take(s->report, downstream);
+	if (e < 0)
+		log_errno(e, "downstream '%s': cannot take its run request",
+		    downstream);
+	if (e == 1)
+		log_info("downstream '%s': run now, told on its long-poll",
+		    downstream);
+	return e == 1;
+}
+
 /* GET /v1/events?since=SERIAL&wait=SECONDS: the state document as soon
- * as the serial is greater than SERIAL, or 204 after SECONDS. */
+ * as the serial is greater than SERIAL, or 204 after SECONDS. A mirror
+ * that says who it is (X-Cascade-Downstream) also gets it at once when
+ * a run now is asked for it. */
 static void
 serve_events(struct serve *s, struct http_request *req,
     const struct serve_client *cl)
 {
 	struct serve_wait	*w;
-	const char		*q;
+	const char		*q, *ds;
 	uint64_t		 since, wait = SERVE_EVENTS_WAIT_DEFAULT;
 
 	q = http_query(req, "since");
@@ -883,10 +912,18 @@ serve_events(struct serve *s, struct http_request *req,
 	}
 	if (wait > SERVE_EVENTS_WAIT_MAX)
 		wait = SERVE_EVENTS_WAIT_MAX;
-	/* news, or an agent an administrator asked to sync */
+	ds = http_header(req, "X-Cascade-Downstream");
+	if (ds != NULL && !conf_valid_name(ds, 0)) {
+		http_reply_error(req, 400, "bad_request", "X-Cascade-Downstream "
+		    "must be a downstream name ([upstream] downstream_name)");
+		return;
+	}
+	/* news, an agent an administrator asked to sync, or a mirror asked
+	 * to run now */
 	if (cl->snap->serial > since || agents_sync_take(s->agents,
 	    http_header(req, "X-Cascade-Agent"),
-	    http_header(req, "Authorization"))) {
+	    http_header(req, "Authorization")) ||
+	    (ds != NULL && serve_run_taken(s, ds))) {
 		http_reply_keep(req, 200, cl->snap->state.full);
 		return;
 	}
@@ -903,6 +940,8 @@ serve_events(struct serve *s, struct http_request *req,
 	w->since = since;
 	w->deadline = serve_now_ms() + (int64_t)wait * 1000;
 	w->agent = http_header(req, "X-Cascade-Agent") != NULL;
+	if (ds != NULL)
+		memcpy(w->downstream, ds, strlen(ds) + 1);
 	q = http_header(req, "Authorization");
 	if (w->agent && q != NULL && strlen(q) < sizeof(w->auth) &&
 	    strlen(http_header(req, "X-Cascade-Agent")) <
@@ -930,6 +969,8 @@ serve_events(struct serve *s, struct http_request *req,
 		s->waiters->prev = w;
 	s->waiters = w;
 	s->nwaiters++;
+	if (w->downstream[0] != '\0')
+		s->ndownstreams++;
 	metrics_longpoll(s->metrics, 1);
 	pthread_mutex_unlock(&s->wlock);
 }
@@ -946,7 +987,8 @@ serve_events_resumed(struct serve *s, struct http_request *req,
 	stopping = s->stopping;
 	pthread_mutex_unlock(&s->wlock);
 	snap = serve_snapshot_get(s);
-	if (snap->serial > w->since || w->forced)
+	if (snap->serial > w->since || w->forced || (w->run &&
+	    serve_run_taken(s, w->downstream)))
 		http_reply_keep(req, 200, snap->state.full);
 	else if (stopping)
 		serve_reply_busy(req, "shutting_down",
@@ -956,19 +998,52 @@ serve_events_resumed(struct serve *s, struct http_request *req,
 	serve_snapshot_unref(s, snap);
 }
 
+/* 1 if name is in the sorted names. */
+static int
+serve_name_in(const char (*names)[MANIFEST_NAME_MAX + 1], size_t n,
+    const char *name)
+{
+	size_t	 lo = 0, hi = n, mid;
+	int	 c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = strcmp(name, names[mid]);
+		if (c == 0)
+			return 1;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return 0;
+}
+
 /* Main thread, every tick: wakes the waiters whose serial has passed or
- * whose time is up (all of them when stopping). Agents are told of news
- * each at a random moment within [notify] window, so that a fleet does
- * not download at once; downstream mirrors at once. */
+ * whose time is up (all of them when stopping), and the mirrors for
+ * which a run now is asked (the answer takes the request). Agents are
+ * told of news each at a random moment within [notify] window, so that a
+ * fleet does not download at once; downstream mirrors at once. */
 static void
 serve_events_tick(struct serve *s)
 {
 	struct serve_wait	*w;
+	char			(*runs)[MANIFEST_NAME_MAX + 1] = NULL;
 	uint64_t		 serial = s->snap->serial;	/* main owns */
 	uint64_t		 asked = agents_sync_generation(s->agents);
 	int64_t			 now = serve_now_ms();
+	size_t			 nruns = 0, nds;
 	int			 news;
 
+	pthread_mutex_lock(&s->wlock);
+	nds = s->ndownstreams;
+	pthread_mutex_unlock(&s->wlock);
+	/* a small read, and only while mirrors wait (the table is the
+	 * truth: `cascade downstreams run` may write it from another
+	 * process, another server may share it) */
+	if (nds > 0 && db_downstreams_running(s->repo->db, &runs,
+	    &nruns) < 0)
+		nruns = 0;
 	pthread_mutex_lock(&s->wlock);
 	for (w = s->waiters; w != NULL; w = w->next) {
 		if (w->hw == NULL)
@@ -977,6 +1052,15 @@ serve_events_tick(struct serve *s)
 		if (asked != s->asked_gen && w->agent_id[0] != '\0' &&
 		    agents_sync_take(s->agents, w->agent_id, w->auth)) {
 			w->forced = 1;
+			http_resume(w->hw);
+			w->hw = NULL;
+			continue;
+		}
+		/* a mirror asked to run now: its answer takes the request */
+		if (nruns > 0 && w->downstream[0] != '\0' &&
+		    serve_name_in((const char (*)[MANIFEST_NAME_MAX + 1])runs,
+		    nruns, w->downstream)) {
+			w->run = 1;
 			http_resume(w->hw);
 			w->hw = NULL;
 			continue;
@@ -998,6 +1082,7 @@ serve_events_tick(struct serve *s)
 	}
 	s->asked_gen = asked;
 	pthread_mutex_unlock(&s->wlock);
+	free(runs);
 }
 
 /* How long a stopping server lets the held long-polls get their 503. */
@@ -1066,6 +1151,29 @@ serve_handle_licensed(struct serve *s, struct http_request *req,
 		return;
 	}
 	http_reply_error(req, 404, "not_found", "no such resource");
+}
+
+/* PUT /v1/downstreams/{name}/inventory: a mirror below this one reports
+ * what it holds; a license when there are licenses, as for what it
+ * syncs. */
+static void
+serve_inventory(struct serve *s, struct http_request *req, const char *name)
+{
+	struct serve_client	 cl;
+
+	if (strcmp(http_method(req), "PUT") != 0) {
+		report_inventory_handle(s->report, req, name, "");	/* 405 */
+		return;
+	}
+	if (serve_client_get(s, req, &cl) < 0)
+		return;			/* 401 */
+	if (cl.licensed && http_header(req, "X-Cascade-Agent") != NULL)
+		http_reply_error(req, 403, "forbidden", "a downstream server "
+		    "reports with a license, not with agent credentials");
+	else
+		report_inventory_handle(s->report, req, name,
+		    cl.licensed ? cl.edition : "");
+	serve_client_put(s, &cl);
 }
 
 /* http: every answer, counted by endpoint and status. */
@@ -1139,6 +1247,12 @@ serve_handle(void *ctx, struct http_request *req)
 		return;
 	}
 	n = serve_split(http_path(req), seg);
+	if (n == 4 && strcmp(seg[0], "v1") == 0 &&
+	    strcmp(seg[1], "downstreams") == 0 &&
+	    strcmp(seg[3], "inventory") == 0) {
+		serve_inventory(s, req, seg[2]);
+		return;
+	}
 	if (n >= 2 && strcmp(seg[0], "v1") == 0 &&
 	    strcmp(seg[1], "agents") == 0) {
 		/* the agents check their own tokens */
@@ -1369,9 +1483,18 @@ serve_run(struct repo *r, const struct serve_options *o)
 		serve_licenses_unref(&s, s.lic);
 		return 1;
 	}
+	e = report_open(r->dir, &r->conf, &s.report);
+	if (e < 0) {
+		log_errno(e, "cannot open the downstreams' state");
+		agents_close(s.agents);
+		serve_snapshot_unref(&s, s.snap);
+		serve_licenses_unref(&s, s.lic);
+		return 1;
+	}
 	s.metrics = metrics_new();
 	if (s.metrics == NULL) {
 		log_errno(-ENOMEM, "cannot start the metrics");
+		report_close(s.report);
 		agents_close(s.agents);
 		serve_snapshot_unref(&s, s.snap);
 		serve_licenses_unref(&s, s.lic);
@@ -1394,12 +1517,14 @@ serve_run(struct repo *r, const struct serve_options *o)
 	else if (e < 0)
 		log_errno(e, "cannot make the admin token 'admin' in '%s/%s'",
 		    r->dir, ADMIN_TOKEN_FILE);
-	e = admin_open(r->dir, &r->conf, s.agents, s.notify, &s.admin);
+	e = admin_open(r->dir, &r->conf, s.agents, s.notify, s.report,
+	    &s.admin);
 	if (e < 0) {
 		log_errno(e, "cannot open the admin API's state");
 		metrics_collector_stop(s.collector);
 		metrics_free(s.metrics);
 		notify_stop(s.notify);
+		report_close(s.report);
 		agents_close(s.agents);
 		serve_snapshot_unref(&s, s.snap);
 		serve_licenses_unref(&s, s.lic);
@@ -1412,6 +1537,7 @@ serve_run(struct repo *r, const struct serve_options *o)
 		metrics_collector_stop(s.collector);
 		metrics_free(s.metrics);
 		notify_stop(s.notify);
+		report_close(s.report);
 		agents_close(s.agents);
 		serve_snapshot_unref(&s, s.snap);
 		serve_licenses_unref(&s, s.lic);
@@ -1436,6 +1562,7 @@ serve_run(struct repo *r, const struct serve_options *o)
 			if (mirror_start(r->dir, &mirror) < 0)
 				mirror = NULL;
 			agents_set_conf(s.agents, &r->conf);
+			report_set_conf(s.report, &r->conf);
 			admin_set_conf(s.admin, &r->conf);
 			metrics_collector_set_conf(s.collector, &r->conf);
 			if (s.notify != NULL)
@@ -1467,6 +1594,7 @@ serve_run(struct repo *r, const struct serve_options *o)
 	http_server_stop(hs);
 	/* no request runs any more: what they used may go */
 	admin_close(s.admin);
+	report_close(s.report);
 	notify_stop(s.notify);
 	metrics_collector_stop(s.collector);
 	metrics_free(s.metrics);

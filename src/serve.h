@@ -18,7 +18,12 @@
  * wakes them every tick. At most 3/4 of connection_limit are held at
  * once (more get 503 with Retry-After). An agent an administrator asked
  * to sync (agents_sync_request) has its long-poll answered at once with
- * the state document, news or not.
+ * the state document, news or not; so has a downstream mirror's
+ * (X-Cascade-Downstream: NAME) when a "run now" is asked for it
+ * (report.h): at once, or within a tick while held.
+ *
+ * PUT /v1/downstreams/{name}/inventory is checked like the content (a
+ * license when there are licenses) and handled by report.h.
  *
  * /v1/admin/ is the admin API's (admin.h), with its own tokens, request
  * bodies (uploads go to a file) and held requests; the main thread

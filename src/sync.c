@@ -23,6 +23,9 @@ struct sync_item {
 	int				 unlicensed;
 	int				 fd;	/* partial download, or -1 */
 	char				 partial[FS_PATH_MAX];
+	/* another component of the manifest with the same bytes, fetched
+	 * once (its index + 1; 0: none) */
+	size_t				 same_as;
 };
 
 static void sync_event(struct repo *, const char *, const char *,
@@ -257,6 +260,16 @@ sync_fetch_whole(struct repo *r, struct fetch *f, struct sync_item *items,
 	for (i = 0; e == 0 && i < n; i++) {
 		if (items[i].have)
 			continue;
+		/* one download per object: two into one partial file would
+		 * interleave */
+		for (j = 0; j < i; j++)
+			if (!items[j].have && items[j].same_as == 0 &&
+			    strcmp(items[j].c->sha256, items[i].c->sha256) == 0)
+				break;
+		if (j < i) {
+			items[i].same_as = j + 1;
+			continue;
+		}
 		e = sync_open_partial(r, &items[i]);
 		if (e < 0)
 			break;
@@ -279,7 +292,7 @@ sync_fetch_whole(struct repo *r, struct fetch *f, struct sync_item *items,
 		struct sync_item	*it = &items[i];
 		struct fetch_job	*jb;
 
-		if (it->have)
+		if (it->have || it->same_as != 0)
 			continue;
 		jb = &jobs[j++];
 		res->bytes_full += jb->res.bytes;
@@ -300,6 +313,9 @@ sync_fetch_whole(struct repo *r, struct fetch *f, struct sync_item *items,
 		}
 		e = store_adopt(&r->store, it->fd, it->partial, it->c->sha256,
 		    NULL, NULL);
+		if (e < 0 && e != -EPERM)
+			sync_fail(res, e, "cannot store the object of '%s': %s",
+			    it->c->name, log_strerror(e));
 		if (e == -EPERM) {
 			/* corrupt or from another version: never published,
 			 * and not resumed either */
@@ -320,6 +336,15 @@ sync_fetch_whole(struct repo *r, struct fetch *f, struct sync_item *items,
 		it->have = 1;
 		res->objects_full++;
 	}
+	/* the components that share an object share its fate */
+	for (i = 0; e == 0 && i < n; i++)
+		if (items[i].same_as != 0) {
+			items[i].have = items[items[i].same_as - 1].have;
+			items[i].unlicensed =
+			    items[items[i].same_as - 1].unlicensed;
+			if (items[i].unlicensed)
+				res->components_unlicensed++;
+		}
 	if (e == 0)
 		e = failed;
 	for (i = 0; i < n; i++)
@@ -644,10 +669,12 @@ sync_record_pass(struct repo *r, const struct sync_result *res, int ok)
 		log_errno(e, "cannot record the sync pass for the metrics");
 }
 
+/* One pass; st gets the upstream's state document when one came (else
+ * its nch is 0: the state had not moved). */
 static int
-sync_pass(struct repo *r, struct fetch *f, struct sync_result *res)
+sync_pass(struct repo *r, struct fetch *f, struct manifest_state *st,
+    struct sync_result *res)
 {
-	struct manifest_state	*st;
 	struct fetch_result	 fr;
 	struct buf		 doc;
 	char			 etag[FETCH_ETAG_MAX] = "", num[32];
@@ -655,9 +682,7 @@ sync_pass(struct repo *r, struct fetch *f, struct sync_result *res)
 	size_t			 i;
 	int			 e, failed = 0, seen = 0;
 
-	st = malloc(sizeof(*st));
-	if (st == NULL)
-		return -ENOMEM;
+	memset(st, 0, sizeof(*st));
 	buf_init(&doc, SYNC_STATE_MAX);
 	db_meta_get(r->db, "upstream_etag", etag, sizeof(etag));
 	e = fetch_get(f, "v1/state", etag[0] != '\0' ? etag : NULL, 0, &doc,
@@ -676,6 +701,7 @@ sync_pass(struct repo *r, struct fetch *f, struct sync_result *res)
 	}
 	e = manifest_state_parse(doc.ptr, doc.len, st);
 	if (e < 0) {
+		memset(st, 0, sizeof(*st));
 		e = sync_fail(res, -EPROTO, "the upstream state is malformed");
 		goto out;
 	}
@@ -727,8 +753,159 @@ out:
 	if (seen)
 		sync_record_channels(r, seen == 1 ? st : NULL);
 	buf_release(&doc);
-	free(st);
 	return e;
+}
+
+void
+sync_downstream_name(const struct conf *c, char out[CONF_NAME_MAX + 1])
+{
+	char	 host[256];
+	size_t	 i, n = 0;
+
+	if (c->upstream.downstream_name[0] != '\0') {
+		memcpy(out, c->upstream.downstream_name,
+		    strlen(c->upstream.downstream_name) + 1);
+		return;
+	}
+	if (gethostname(host, sizeof(host)) < 0)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	for (i = 0; host[i] != '\0' && n < CONF_NAME_MAX; i++) {
+		char ch = host[i];
+
+		if (ch >= 'A' && ch <= 'Z')
+			ch = (char)(ch - 'A' + 'a');
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+		    ch == '.' || ch == '-' || ch == '_'))
+			ch = '-';
+		out[n++] = ch;
+	}
+	out[n] = '\0';
+	if (!conf_valid_name(out, 0))
+		memcpy(out, "mirror", sizeof("mirror"));
+}
+
+/* Adds a channel to an inventory once, with the serial held. */
+static int
+sync_inventory_channel(struct repo *r, struct manifest_inventory *inv,
+    const char *ch)
+{
+	uint64_t	 serial, held;
+	int		 e;
+
+	if (!conf_upstream_takes(&r->conf, ch) ||
+	    strcmp(ch, r->conf.channel) == 0 ||
+	    manifest_inventory_channel(inv, ch, &serial) == 0)
+		return 0;
+	e = db_channel_serial(r->db, ch, &held);
+	if (e == 0)
+		e = manifest_inventory_add_channel(inv, ch, held);
+	return e;
+}
+
+/* What this mirror holds of the channels it takes from its upstream:
+ * those the upstream lists (st, when it came), those configured, and
+ * those held. */
+static int
+sync_inventory(struct repo *r, const char *name,
+    const struct manifest_state *st, struct manifest_inventory **ret)
+{
+	struct manifest_inventory	*inv;
+	struct manifest_inventory_item	 it;
+	struct db_version		*v = NULL;
+	char				(*names)[MANIFEST_NAME_MAX + 1] = NULL;
+	size_t				 n = 0, nv = 0, i, j;
+	int				 e = 0;
+
+	inv = manifest_inventory_new(name);
+	if (inv == NULL)
+		return -ENOMEM;
+	for (i = 0; e == 0 && i < st->nch; i++)
+		e = sync_inventory_channel(r, inv, st->ch[i].name);
+	for (i = 0; e == 0 && i < (size_t)r->conf.upstream.nchannels; i++)
+		e = sync_inventory_channel(r, inv,
+		    r->conf.upstream.channels[i]);
+	if (e == 0)
+		e = db_channels(r->db, &names, &n);
+	for (i = 0; e == 0 && i < n; i++)
+		e = sync_inventory_channel(r, inv, names[i]);
+	free(names);
+	for (i = 0; e == 0 && i < inv->nch; i++) {
+		e = db_current(r->db, inv->ch[i].name, &v, &nv);
+		for (j = 0; e == 0 && j < nv; j++) {
+			memset(&it, 0, sizeof(it));
+			memcpy(it.channel, inv->ch[i].name,
+			    sizeof(it.channel));
+			memcpy(it.name, v[j].component, sizeof(it.name));
+			it.version = v[j].version;
+			memcpy(it.sha256, v[j].sha256, sizeof(it.sha256));
+			e = manifest_inventory_add(inv, &it);
+		}
+		free(v);
+		v = NULL;
+	}
+	if (e < 0) {
+		manifest_inventory_free(inv);
+		return e;
+	}
+	*ret = inv;
+	return 0;
+}
+
+/* PUT the inventory; res->reported and res->answer on success. Logs. */
+static void
+sync_report(struct repo *r, struct fetch *f, const struct manifest_state *st,
+    struct sync_result *res)
+{
+	struct manifest_inventory	*inv = NULL;
+	struct fetch_result		 fr;
+	struct buf			 doc, ans;
+	char				 name[CONF_NAME_MAX + 1];
+	char				 path[CONF_NAME_MAX + 64], err[256];
+	char				 num[32];
+	int				 e;
+
+	sync_downstream_name(&r->conf, name);
+	buf_init(&doc, MANIFEST_DOC_MAX);
+	buf_init(&ans, MANIFEST_DOC_MAX);
+	e = sync_inventory(r, name, st, &inv);
+	if (e == 0)
+		e = manifest_inventory_emit(inv, &doc);
+	if (e < 0) {
+		log_errno(e, "cannot write the inventory of '%s' for the "
+		    "upstream", name);
+		goto out;
+	}
+	snprintf(path, sizeof(path), "v1/downstreams/%s/inventory", name);
+	e = fetch_request(f, "PUT", path, "application/json", doc.ptr,
+	    doc.len, &ans, &fr);
+	if (e < 0) {
+		log_warn("cannot report the inventory to '%s': %s",
+		    r->conf.upstream.url, fr.error[0] != '\0' ? fr.error :
+		    log_strerror(e));
+		goto out;
+	}
+	if (fr.status != 200) {
+		log_warn("the upstream '%s' answered %ld to the inventory of "
+		    "'%s'", r->conf.upstream.url, fr.status, name);
+		goto out;
+	}
+	e = manifest_inventory_answer_parse(ans.ptr, ans.len, &res->answer,
+	    err, sizeof(err));
+	if (e < 0) {
+		log_warn("the upstream '%s' answered the inventory with a bad "
+		    "document: %s", r->conf.upstream.url, err);
+		goto out;
+	}
+	res->reported = 1;
+	snprintf(num, sizeof(num), "%lld", (long long)time(NULL));
+	db_meta_set(r->db, "inventory_reported", num);
+	log_debug("inventory of '%s' reported: %zu channels, %zu components",
+	    name, inv->nch, inv->nitems);
+out:
+	manifest_inventory_free(inv);
+	buf_release(&doc);
+	buf_release(&ans);
 }
 
 void
@@ -749,6 +926,7 @@ int
 sync_run(struct repo *r, const char *why, struct sync_result *res)
 {
 	const struct conf_upstream	*u = &r->conf.upstream;
+	struct manifest_state		*st;
 	struct fetch_config		 fc;
 	struct fetch			*f = NULL;
 	struct timespec			 t0, t1;
@@ -768,15 +946,21 @@ sync_run(struct repo *r, const char *why, struct sync_result *res)
 	e = fetch_new(&fc, &f);
 	if (e < 0)
 		return sync_fail(res, e, "bad upstream url '%s'", u->url);
+	st = malloc(sizeof(*st));
+	if (st == NULL) {
+		fetch_free(f);
+		return sync_fail(res, -ENOMEM, "out of memory");
+	}
 	e = repo_lock(r);
 	if (e < 0) {
 		fetch_free(f);
+		free(st);
 		return sync_fail(res, e, "cannot lock the repository");
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	sync_event(r, "sync-start", "", "from %s (%s)", u->url, why);
 	db_meta_set(r->db, "sync_running", "1");
-	e = sync_pass(r, f, res);
+	e = sync_pass(r, f, st, res);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (double)(t1.tv_sec - t0.tv_sec) +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -797,7 +981,11 @@ sync_run(struct repo *r, const char *why, struct sync_result *res)
 		sync_event(r, "sync-failed", "", "%s", res->reason);
 		log_error("sync from '%s' failed: %s", u->url, res->reason);
 	}
+	/* what it holds now, outside the lock: the upstream may be slow */
 	repo_unlock(r);
+	if (e == 0)
+		sync_report(r, f, st, res);
 	fetch_free(f);
+	free(st);
 	return e;
 }

@@ -9,6 +9,14 @@
  * then record the state and switch to the manifest, byte for byte as
  * received, last. A channel that fails does not hold back the others.
  * Every outcome is an event in the state database.
+ *
+ * After a pass that completed (also one that found nothing new), the
+ * mirror reports its inventory to the upstream (PUT
+ * /v1/downstreams/{name}/inventory, report.h): the channels it takes,
+ * each with the serial it holds (0: none yet), and the current version
+ * of every component it holds there. The upstream answers with the
+ * schedule it sets for this mirror, if any (sync_result.answer), which
+ * the caller applies. A report that fails is logged; the pass stands.
  */
 #ifndef SYNC_H
 #define SYNC_H
@@ -35,7 +43,17 @@ struct sync_result {
 	unsigned	 components_unlicensed;	/* 403 from the upstream */
 	int64_t		 retry_after;	/* seconds asked by the upstream, -1 */
 	char		 reason[SYNC_REASON_MAX];	/* why it failed */
+	/* 1 when the upstream took the inventory report: answer holds its
+	 * answer */
+	int		 reported;
+	struct manifest_inventory_answer answer;
 };
+
+/* The name this mirror reports under: [upstream] downstream_name, else
+ * the host name made a valid name (lower case; a character that may not
+ * be in a name becomes '-'), else "mirror". */
+void	 sync_downstream_name(const struct conf *c,
+	    char out[CONF_NAME_MAX + 1]);
 
 /* The fetch settings for the upstream of a configuration (pointers into
  * u, which must outlive them). */

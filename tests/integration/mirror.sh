@@ -17,11 +17,11 @@ M1="$WORK/m1"
 M2="$WORK/m2"
 mirror_conf "$M1" "$origin_URL" "$O/keys/main.pub"
 check "first mirror starts and syncs at start-up" serve_bg m1 "$M1"
-check "first mirror holds serial 2 of the origin's channel" wait_for 20 \
+check "first mirror holds serial 2 of the origin's channel" wait_for 60 \
     sh -c "test \"\$(curl -s '${m1_URL}v1/state' | sed -n 's/.*\"main\": \([0-9]*\).*/\1/p')\" = 2"
 mirror_conf "$M2" "$m1_URL" "$O/keys/main.pub"
 check "second mirror starts below the first" serve_bg m2 "$M2"
-check "second mirror holds serial 2" wait_for 20 sh -c \
+check "second mirror holds serial 2" wait_for 60 sh -c \
     "test \"\$(curl -s '${m2_URL}v1/state' | sed -n 's/.*\"main\": \([0-9]*\).*/\1/p')\" = 2"
 check "the manifest passes through byte for byte" sh -c \
     "curl -s '${m2_URL}v1/channels/main/manifest' | cmp -s - '$O/channels/main/current/manifest'"

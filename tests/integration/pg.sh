@@ -1,7 +1,8 @@
 # The shared state on PostgreSQL: a real PostgreSQL in a temporary
 # directory (tests/pg.sh). First the db unit tests of the shared tables on
 # it (test_db with CASCADE_TEST_PG), the integration tests of agents,
-# licenses, events and metrics with their state there, and four processes
+# licenses, events, metrics, the admin API and downstream servers with
+# their state there, and four processes
 # migrating a new database at once (once); then two `cascade serve` processes,
 # each with its own data directory, mirrors of one origin, sharing one
 # database: an agent enrolled on one reports to the other, a license added
@@ -61,7 +62,7 @@ rm -f "\$dir/state.db" "\$dir/state.db-wal" "\$dir/state.db-shm"
 exec "$CASCADE" "\$@"
 WRAPPER
 chmod +x "$W"
-for t in agents_api license events metrics admin_api; do
+for t in agents_api license events metrics admin_api downstreams; do
 	CASCADE="$W" CASCADE_TEST_DB="it_$t" sh "$(dirname "$0")/$t.sh" \
 	    >"$WORK/$t.out" 2>"$WORK/$t.err"
 	trc=$?

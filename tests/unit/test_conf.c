@@ -93,6 +93,18 @@ test_defaults(void)
 	CHECK(strcmp(c->agents_default_group, "default") == 0);
 	CHECK_EQ(c->ngroups, 0);
 	CHECK(conf_group_find(c, "default") == NULL);
+	CHECK(strcmp(c->upstream.downstream_name, "") == 0);
+}
+
+static void
+test_downstream_name(void)
+{
+	struct conf	*c = conf_slot(0);
+	char		 err[CONF_ERROR_MAX];
+
+	CHECK_EQ(parse(c, "[upstream]\ndownstream_name = branch-1.lab\n",
+	    err), 0);
+	CHECK(strcmp(c->upstream.downstream_name, "branch-1.lab") == 0);
 }
 
 static void
@@ -401,6 +413,9 @@ test_bad_values(void)
 		"[component A]\nretention = 1\n",
 		"[component a//b]\nretention = 1\n",
 		"[component a/]\nretention = 1\n",
+		"[upstream]\ndownstream_name = Branch\n",
+		"[upstream]\ndownstream_name = a/b\n",
+		"[upstream]\ndownstream_name =\n",
 	};
 	size_t			 i;
 	int			 ok = 1;
@@ -1712,6 +1727,7 @@ main(void)
 	if (check_tmpdir_init("test_conf") < 0)
 		return 1;
 	RUN(test_defaults);
+	RUN(test_downstream_name);
 	RUN(test_empty);
 	RUN(test_sample);
 	RUN(test_sample_component_example);

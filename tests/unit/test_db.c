@@ -2,7 +2,7 @@
  * Unit tests of db, on a SQLite file in a temporary directory: channel
  * serials, versions (newest first, current per component), deltas and
  * their base versions, references to objects, transactions, licenses,
- * agents, events, leases, and the migration of a file from before schema
+ * agents, downstreams, events, leases, and the migration of a file from before schema
  * versions. db.c is included to make such a file with its first schema.
  *
  * With CASCADE_TEST_PG=URL (tests/integration/pg.sh starts a PostgreSQL
@@ -38,7 +38,7 @@ pg_reset(struct db *db)
 	if (db->pg == NULL)
 		return 0;
 	if (pg_do(db->pg, "TRUNCATE licenses, agents, events, leases, "
-	    "tokens, schedules RESTART IDENTITY", "") < 0)
+	    "tokens, schedules, downstreams RESTART IDENTITY", "") < 0)
 		return -1;
 	return pg_do(db->pg, "UPDATE generations SET value = 0", "");
 }
@@ -1193,6 +1193,99 @@ test_agents_generation(void)
 }
 
 static void
+test_downstreams(void)
+{
+	struct db		*db = fresh_db("downstreams");
+	struct db_downstream	 d, got, *all = NULL;
+	char			(*names)[MANIFEST_NAME_MAX + 1] = NULL;
+	size_t			 n = 99;
+
+	CHECK(db != NULL);
+	if (db == NULL)
+		return;
+	CHECK_EQ(db_downstreams(db, &all, &n), 0);
+	CHECK_EQ(n, 0);
+	free(all);
+	CHECK_EQ(db_downstream_get(db, "b", &got), -ENOENT);
+	CHECK_EQ(db_downstream_run(db, "b", 100), -ENOENT);
+	CHECK_EQ(db_downstream_run_take(db, "b"), 0);
+	CHECK_EQ(db_downstream_remove(db, "b"), -ENOENT);
+
+	memset(&d, 0, sizeof(d));
+	memcpy(d.name, "b", 2);
+	memcpy(d.address, "::1", 4);
+	d.last_report = 1795341600;
+	d.run_requested = 55;			/* ignored */
+	d.inventory = (char *)"{\"name\":\"b\"}";
+	CHECK_EQ(db_downstream_report(db, &d), 0);
+	memcpy(d.name, "a", 2);
+	memcpy(d.address, "127.0.0.1", 10);
+	memcpy(d.edition, "premium", 8);
+	CHECK_EQ(db_downstream_report(db, &d), 0);
+
+	CHECK_EQ(db_downstream_get(db, "b", &got), 0);
+	CHECK(strcmp(got.name, "b") == 0);
+	CHECK(strcmp(got.address, "::1") == 0);
+	CHECK(strcmp(got.edition, "") == 0);
+	CHECK_EQ(got.last_report, 1795341600);
+	CHECK_EQ(got.run_requested, 0);
+	CHECK(got.inventory != NULL &&
+	    strcmp(got.inventory, "{\"name\":\"b\"}") == 0);
+	db_downstreams_free(&got, 1);
+	CHECK(got.inventory == NULL);
+
+	/* by name */
+	CHECK_EQ(db_downstreams(db, &all, &n), 0);
+	CHECK_EQ(n, 2);
+	if (n == 2) {
+		CHECK(strcmp(all[0].name, "a") == 0);
+		CHECK(strcmp(all[0].edition, "premium") == 0);
+		CHECK(strcmp(all[1].name, "b") == 0);
+	}
+	db_downstreams_free(all, n);
+	free(all);
+
+	/* a run request is kept, at its first time, until taken once */
+	CHECK_EQ(db_downstreams_running(db, &names, &n), 0);
+	CHECK_EQ(n, 0);
+	free(names);
+	names = NULL;
+	CHECK_EQ(db_downstream_run(db, "b", 100), 0);
+	CHECK_EQ(db_downstream_run(db, "b", 200), 0);
+	CHECK_EQ(db_downstream_get(db, "b", &got), 0);
+	CHECK_EQ(got.run_requested, 100);
+	db_downstreams_free(&got, 1);
+	/* a report does not clear it */
+	memcpy(d.name, "b", 2);
+	d.last_report = 1795341700;
+	d.inventory = (char *)"{}";
+	CHECK_EQ(db_downstream_report(db, &d), 0);
+	CHECK_EQ(db_downstream_get(db, "b", &got), 0);
+	CHECK_EQ(got.run_requested, 100);
+	CHECK_EQ(got.last_report, 1795341700);
+	CHECK(strcmp(got.address, "127.0.0.1") == 0);
+	CHECK(strcmp(got.inventory, "{}") == 0);
+	db_downstreams_free(&got, 1);
+	CHECK_EQ(db_downstreams_running(db, &names, &n), 0);
+	CHECK_EQ(n, 1);
+	if (n == 1)
+		CHECK(strcmp(names[0], "b") == 0);
+	free(names);
+	names = NULL;
+	CHECK_EQ(db_downstream_run_take(db, "a"), 0);
+	CHECK_EQ(db_downstream_run_take(db, "b"), 1);
+	CHECK_EQ(db_downstream_run_take(db, "b"), 0);
+	CHECK_EQ(db_downstreams_running(db, &names, &n), 0);
+	CHECK_EQ(n, 0);
+	free(names);
+
+	CHECK_EQ(db_downstream_remove(db, "a"), 0);
+	CHECK_EQ(db_downstream_remove(db, "a"), -ENOENT);
+	CHECK_EQ(db_downstream_get(db, "a", &got), -ENOENT);
+	db_close(db);
+}
+
+static void
 test_events_agent(void)
 {
 	struct db		*db = fresh_db("agent_events");
@@ -1271,6 +1364,7 @@ test_migration(void)
 	struct events_seen	*seen;
 	struct db_license	 l;
 	struct db_agent		 a;
+	struct db_downstream	 d;
 	sqlite3			*h = NULL;
 	static const char	 id[] = "0123456789abcdef0123456789abcdef";
 
@@ -1309,6 +1403,12 @@ test_migration(void)
 	CHECK(strcmp(seen->e[1].agent, id) == 0);
 	CHECK_EQ(db_agent_get(db2, id, &a), 0);
 	db_agents_free(&a, 1);
+	memset(&d, 0, sizeof(d));
+	memcpy(d.name, "branch", 7);
+	d.inventory = (char *)"{}";
+	CHECK_EQ(db_downstream_report(db, &d), 0);
+	CHECK_EQ(db_downstream_run(db2, "branch", 1), 0);
+	CHECK_EQ(db_downstream_run_take(db2, "branch"), 1);
 	{
 		struct db_token		 t;
 		struct db_schedule	 s;
@@ -1656,6 +1756,7 @@ run_pg(const char *url)
 	check_run("test_agents_generation (postgresql)",
 	    test_agents_generation);
 	check_run("test_events_agent (postgresql)", test_events_agent);
+	check_run("test_downstreams (postgresql)", test_downstreams);
 	check_run("test_events_query (postgresql)", test_events_query);
 	check_run("test_tokens (postgresql)", test_tokens);
 	check_run("test_schedules (postgresql)", test_schedules);
@@ -1693,6 +1794,7 @@ main(void)
 	RUN(test_agents);
 	RUN(test_agents_generation);
 	RUN(test_events_agent);
+	RUN(test_downstreams);
 	RUN(test_migration);
 	RUN(test_channels);
 	RUN(test_events_query);

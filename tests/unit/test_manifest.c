@@ -2,7 +2,8 @@
  * Unit tests of manifest: building with manifest_new/manifest_add, the
  * canonical emit, parsing it back field by field, and the strict parser
  * on malformed, out-of-range and oversized input; the agents'
- * enrolment, status and policy documents, each way.
+ * enrolment, status and policy documents, and a downstream's inventory
+ * and its answer, each way.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -1143,7 +1144,8 @@ test_round_trip_leap_second(void)
 #define ID1	"0123456789abcdef0123456789abcdef"
 #define TOK1	H1
 
-enum doc { DOC_ENROL, DOC_ENROLLED, DOC_STATUS, DOC_POLICY };
+enum doc { DOC_ENROL, DOC_ENROLLED, DOC_STATUS, DOC_POLICY, DOC_INVENTORY,
+	DOC_ANSWER };
 
 static struct manifest_agent_status	 status_slot[2];	/* ~90 KB each */
 
@@ -1156,6 +1158,8 @@ doc_parse(enum doc kind, const char *text, size_t n, char *err,
 	struct manifest_enrol		 e;
 	struct manifest_enrolled	 d;
 	struct conf_policy		 pol;
+	struct manifest_inventory	*inv = NULL;
+	struct manifest_inventory_answer ans;
 	char				 group[MANIFEST_NAME_MAX + 1];
 	char				*p;
 	int				 r = -EINVAL;
@@ -1176,6 +1180,13 @@ doc_parse(enum doc kind, const char *text, size_t n, char *err,
 		break;
 	case DOC_POLICY:
 		r = manifest_policy_parse(p, n, group, &pol, err, errsize);
+		break;
+	case DOC_INVENTORY:
+		r = manifest_inventory_parse(p, n, &inv, err, errsize);
+		manifest_inventory_free(inv);
+		break;
+	case DOC_ANSWER:
+		r = manifest_inventory_answer_parse(p, n, &ans, err, errsize);
 		break;
 	}
 	free(p);
@@ -2083,6 +2094,321 @@ test_policy_from_conf(void)
 	buf_release(&b);
 }
 
+/* ---- a downstream's inventory ----------------------------------------- */
+
+static const char	 inventory_full[] = "{\"name\": \"branch-1\", "
+    "\"channels\": {\"main\": 12, \"vendor\": 0, \"extra\": 3}, "
+    "\"components\": [{\"channel\": \"main\", \"name\": \"virus-pattern\", "
+    "\"version\": 3, \"sha256\": \"" H1 "\"}, {\"channel\": \"extra\", "
+    "\"name\": \"clamav/daily\", \"version\": 9007199254740992, "
+    "\"sha256\": \"" H2 "\"}, {\"channel\": \"main\", \"name\": "
+    "\"config/default\", \"version\": 1, \"sha256\": \"" H1 "\"}], "
+    "\"later\": {\"x\": 1}}";
+
+static void
+test_inventory(void)
+{
+	struct manifest_inventory		*inv = NULL, *back = NULL;
+	const struct manifest_inventory_item	*it;
+	struct buf				 b;
+	char					 err[256];
+	uint64_t				 serial;
+	size_t					 i;
+
+	CHECK_EQ(manifest_inventory_parse(inventory_full,
+	    strlen(inventory_full), &inv, err, sizeof(err)), 0);
+	if (inv == NULL)
+		return;
+	CHECK(strcmp(inv->name, "branch-1") == 0);
+	CHECK_EQ(inv->nch, 3);
+	CHECK_EQ(manifest_inventory_channel(inv, "main", &serial), 0);
+	CHECK_EQ(serial, 12);
+	CHECK_EQ(manifest_inventory_channel(inv, "vendor", &serial), 0);
+	CHECK_EQ(serial, 0);
+	CHECK_EQ(manifest_inventory_channel(inv, "other", &serial), -ENOENT);
+	/* sorted by channel, then name */
+	CHECK_EQ(inv->nitems, 3);
+	CHECK(strcmp(inv->items[0].channel, "extra") == 0);
+	CHECK(strcmp(inv->items[1].name, "config/default") == 0);
+	CHECK(strcmp(inv->items[2].name, "virus-pattern") == 0);
+	CHECK_EQ(inv->items[0].version, MANIFEST_NUMBER_MAX);
+	it = manifest_inventory_find(inv, "main", "virus-pattern");
+	CHECK(it != NULL && it->version == 3 && strcmp(it->sha256, H1) == 0);
+	CHECK(manifest_inventory_find(inv, "extra", "virus-pattern") == NULL);
+	CHECK(manifest_inventory_find(inv, "main", "virus") == NULL);
+
+	/* emits compact, in its order, within the size it came in, and
+	 * parses back the same */
+	buf_init(&b, MANIFEST_DOC_MAX);
+	CHECK_EQ(manifest_inventory_emit(inv, &b), 0);
+	CHECK(b.len <= strlen(inventory_full));
+	CHECK(strncmp(b.ptr, "{\"name\":\"branch-1\",\"channels\":{\"main\":12,"
+	    "\"vendor\":0,\"extra\":3},\"components\":[{\"channel\":\"extra\","
+	    "\"name\":\"clamav/daily\",", 90) == 0);
+	CHECK(b.ptr[b.len - 1] == '}');
+	CHECK_EQ(manifest_inventory_parse(b.ptr, b.len, &back, err,
+	    sizeof(err)), 0);
+	if (back != NULL) {
+		CHECK_EQ(back->nch, inv->nch);
+		CHECK_EQ(back->nitems, inv->nitems);
+		for (i = 0; i < inv->nch && i < back->nch; i++)
+			CHECK(strcmp(back->ch[i].name, inv->ch[i].name) == 0 &&
+			    back->ch[i].serial == inv->ch[i].serial);
+		for (i = 0; i < inv->nitems && i < back->nitems; i++)
+			CHECK(memcmp(&back->items[i], &inv->items[i],
+			    sizeof(inv->items[i])) == 0);
+	}
+	manifest_inventory_free(back);
+	manifest_inventory_free(inv);
+	buf_release(&b);
+
+	/* nothing held yet */
+	CHECK_EQ(doc_parse(DOC_INVENTORY, "{\"name\": \"m\", \"channels\": {}, "
+	    "\"components\": []}", 47, err, sizeof(err)), 0);
+}
+
+static void
+test_inventory_bad(void)
+{
+	static const struct {
+		const char	*from, *to, *why;
+	}			 v[] = {
+		{ "\"branch-1\"", "\"Branch-1\"", "name" },
+		{ "\"branch-1\"", "\"\"", "name" },
+		{ "\"branch-1\"", "\"a/b\"", "name" },
+		{ "\"branch-1\"", "1", "name" },
+		{ "\"name\": \"branch-1\", ", "", "name" },
+		{ "{\"main\": 12,", "[12,", NULL },
+		{ "\"channels\"", "\"chans\"", "channels" },
+		{ "{\"main\": 12,", "{\"Main\": 12,", "channel" },
+		{ "\"main\": 12", "\"main\": -1", "main" },
+		{ "\"main\": 12", "\"main\": 1.5", "main" },
+		{ "\"main\": 12", "\"main\": \"12\"", "main" },
+		{ "\"main\": 12", "\"main\": 9007199254740993", "main" },
+		{ "\"vendor\": 0", "\"main\": 0", NULL },
+		{ "\"components\": [", "\"comps\": [", "components" },
+		{ "\"components\": [", "\"components\": {\"a\": [", NULL },
+		{ "\"channel\": \"main\"", "\"channel\": \"other\"",
+		    "channel" },
+		{ "\"channel\": \"main\"", "\"chan\": \"main\"", "channel" },
+		{ "\"virus-pattern\"", "\"Virus\"", "name" },
+		{ "\"virus-pattern\"", "\"../x\"", "name" },
+		{ "\"virus-pattern\"", "\"config/default\"", "twice" },
+		{ "\"virus-pattern\"", "\"a\\u0000b\"", NULL },
+		{ "\"version\": 3", "\"version\": 0", "version" },
+		{ "\"version\": 3", "\"version\": -3", "version" },
+		{ "\"version\": 3", "\"version\": \"3\"", "version" },
+		{ "\"version\": 3", "\"version\": 9007199254740993",
+		    "version" },
+		{ "\"" H1 "\"}, {\"channel\": \"extra\"",
+		    "\"" H3 "X\"}, {\"channel\": \"extra\"", "sha256" },
+		{ "\"sha256\": \"" H1 "\"}, {\"channel\": \"extra\"",
+		    "\"sha256\": \"0123\"}, {\"channel\": \"extra\"", "sha256" },
+		{ "\"sha256\": \"" H1 "\"}, {\"channel\": \"extra\"",
+		    "\"sha256\": \"" "0123456789ABCDEF0123456789abcdef0123456789"
+		    "abcdef0123456789abcdef\"}, {\"channel\": \"extra\"",
+		    "sha256" },
+		{ "{\"channel\": \"main\", \"name\": \"virus-pattern\"",
+		    "7, {\"channel\": \"main\", \"name\": \"virus-pattern\"",
+		    "object" },
+	};
+	struct buf	 b;
+	char		*t, big[300], text[512];
+	size_t		 i;
+	int		 ok = 1;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		t = variant(inventory_full, v[i].from, v[i].to);
+		doc_bad(DOC_INVENTORY, t, -EBADMSG, v[i].why, &ok);
+		free(t);
+	}
+	doc_bad(DOC_INVENTORY, "[]", -EBADMSG, "object", &ok);
+	doc_bad(DOC_INVENTORY, "{\"name\": \"m\"", -EBADMSG, NULL, &ok);
+	doc_bad(DOC_INVENTORY, "{\"name\": \"m\", \"name\": \"n\", "
+	    "\"channels\": {}, \"components\": []}", -EBADMSG, NULL, &ok);
+
+	/* a name of CONF_NAME_MAX, and one more */
+	memset(big, 'n', sizeof(big));
+	snprintf(text, sizeof(text), "{\"name\": \"%.*s\", \"channels\": {}, "
+	    "\"components\": []}", CONF_NAME_MAX, big);
+	CHECK_EQ(doc_parse(DOC_INVENTORY, text, strlen(text), NULL, 0), 0);
+	snprintf(text, sizeof(text), "{\"name\": \"%.*s\", \"channels\": {}, "
+	    "\"components\": []}", CONF_NAME_MAX + 1, big);
+	doc_bad(DOC_INVENTORY, text, -EBADMSG, "name", &ok);
+
+	/* caps: channels, components, the document */
+	buf_init(&b, 4 * MANIFEST_DOC_MAX);
+	CHECK_EQ(buf_puts(&b, "{\"name\": \"m\", \"channels\": {\"c0\": 1"), 0);
+	for (i = 1; i < MANIFEST_INVENTORY_CHANNELS_MAX; i++)
+		CHECK_EQ(buf_printf(&b, ",\"c%zu\":1", i), 0);
+	CHECK_EQ(buf_puts(&b, "}, \"components\": []}"), 0);
+	CHECK_EQ(doc_parse(DOC_INVENTORY, b.ptr, b.len, NULL, 0), 0);
+	buf_reset(&b);
+	CHECK_EQ(buf_puts(&b, "{\"name\": \"m\", \"channels\": {\"c0\": 1"), 0);
+	for (i = 1; i <= MANIFEST_INVENTORY_CHANNELS_MAX; i++)
+		CHECK_EQ(buf_printf(&b, ",\"c%zu\":1", i), 0);
+	CHECK_EQ(buf_puts(&b, "}, \"components\": []}"), 0);
+	doc_bad(DOC_INVENTORY, b.ptr, -E2BIG, "channels", &ok);
+	buf_reset(&b);
+	CHECK_EQ(buf_puts(&b, "{\"name\":\"m\",\"channels\":{\"c\":1},"
+	    "\"components\":["), 0);
+	for (i = 0; i <= MANIFEST_INVENTORY_COMPONENTS_MAX; i++)
+		CHECK_EQ(buf_printf(&b, "%s{}", i > 0 ? "," : ""), 0);
+	CHECK_EQ(buf_puts(&b, "]}"), 0);
+	doc_bad(DOC_INVENTORY, b.ptr, -E2BIG, "components", &ok);
+	buf_reset(&b);
+	CHECK_EQ(buf_puts(&b, "{\"name\": \"m\", \"channels\": {}, "
+	    "\"components\": [], \"pad\": \""), 0);
+	while (b.len <= MANIFEST_DOC_MAX)
+		CHECK_EQ(buf_puts(&b, "xxxxxxxx"), 0);
+	CHECK_EQ(buf_puts(&b, "\"}"), 0);
+	doc_bad(DOC_INVENTORY, b.ptr, -E2BIG, "bytes", &ok);
+	buf_release(&b);
+	CHECK(ok);
+}
+
+static void
+test_inventory_build(void)
+{
+	struct manifest_inventory	*inv, *back = NULL;
+	struct manifest_inventory_item	 it;
+	struct buf			 b;
+	char				 err[256];
+	size_t				 i;
+
+	inv = manifest_inventory_new("mirror-2");
+	CHECK(inv != NULL);
+	if (inv == NULL)
+		return;
+	buf_init(&b, MANIFEST_DOC_MAX);
+	CHECK_EQ(manifest_inventory_emit(inv, &b), 0);
+	CHECK(strcmp(b.ptr, "{\"name\":\"mirror-2\",\"channels\":{},"
+	    "\"components\":[]}") == 0);
+	CHECK_EQ(manifest_inventory_add_channel(inv, "main", 4), 0);
+	memset(&it, 0, sizeof(it));
+	memcpy(it.channel, "main", 5);
+	memcpy(it.name, "b", 2);
+	it.version = 2;
+	memcpy(it.sha256, H2, sizeof(it.sha256));
+	CHECK_EQ(manifest_inventory_add(inv, &it), 0);
+	memcpy(it.name, "a", 2);
+	CHECK_EQ(manifest_inventory_add(inv, &it), 0);
+	/* a find needs sorted items */
+	manifest_inventory_sort(inv);
+	CHECK(strcmp(inv->items[0].name, "a") == 0);
+	CHECK(manifest_inventory_find(inv, "main", "b") != NULL);
+	buf_reset(&b);
+	CHECK_EQ(manifest_inventory_emit(inv, &b), 0);
+	CHECK_EQ(manifest_inventory_parse(b.ptr, b.len, &back, err,
+	    sizeof(err)), 0);
+	CHECK(back != NULL && back->nitems == 2);
+	manifest_inventory_free(back);
+
+	/* what would not parse does not emit */
+	memcpy(inv->items[1].name, "a", 2);		/* twice */
+	CHECK_EQ(manifest_inventory_emit(inv, &b), -EINVAL);
+	memcpy(inv->items[1].name, "b", 2);
+	memcpy(inv->items[1].channel, "other", 6);	/* not listed */
+	CHECK_EQ(manifest_inventory_emit(inv, &b), -EINVAL);
+	memcpy(inv->items[1].channel, "main", 5);
+	inv->items[1].version = 0;
+	CHECK_EQ(manifest_inventory_emit(inv, &b), -EINVAL);
+	inv->items[1].version = 1;
+	inv->items[1].sha256[3] = 'G';
+	CHECK_EQ(manifest_inventory_emit(inv, &b), -EINVAL);
+	inv->items[1].sha256[3] = '0';
+	CHECK_EQ(manifest_inventory_add_channel(inv, "main", 5), 0);
+	CHECK_EQ(manifest_inventory_emit(inv, &b), -EINVAL);	/* twice */
+	inv->nch = 1;
+	memcpy(inv->name, "Upper", 6);
+	CHECK_EQ(manifest_inventory_emit(inv, &b), -EINVAL);
+	memcpy(inv->name, "m", 2);
+	CHECK_EQ(manifest_inventory_emit(inv, &b), 0);
+
+	/* the caps of the builders */
+	for (i = inv->nitems; i < MANIFEST_INVENTORY_COMPONENTS_MAX; i++)
+		CHECK_EQ(manifest_inventory_add(inv, &it), 0);
+	CHECK_EQ(manifest_inventory_add(inv, &it), -E2BIG);
+	for (i = inv->nch; i < MANIFEST_INVENTORY_CHANNELS_MAX; i++)
+		CHECK_EQ(manifest_inventory_add_channel(inv, "c", 1), 0);
+	CHECK_EQ(manifest_inventory_add_channel(inv, "c", 1), -E2BIG);
+	manifest_inventory_free(inv);
+	manifest_inventory_free(NULL);
+
+	/* over MANIFEST_DOC_MAX once emitted: -E2BIG, out as it was */
+	inv = manifest_inventory_new("m");
+	CHECK(inv != NULL);
+	if (inv == NULL) {
+		buf_release(&b);
+		return;
+	}
+	CHECK_EQ(manifest_inventory_add_channel(inv, "main", 1), 0);
+	for (i = 0; i < MANIFEST_INVENTORY_COMPONENTS_MAX; i++) {
+		snprintf(it.name, sizeof(it.name), "component-%zu", i);
+		memcpy(it.channel, "main", 5);
+		CHECK_EQ(manifest_inventory_add(inv, &it), 0);
+	}
+	buf_reset(&b);
+	CHECK_EQ(buf_puts(&b, "x"), 0);
+	CHECK_EQ(manifest_inventory_emit(inv, &b), -E2BIG);
+	CHECK_EQ(b.len, 1);
+	manifest_inventory_free(inv);
+	buf_release(&b);
+}
+
+static void
+test_inventory_answer(void)
+{
+	struct manifest_inventory_answer	 a, back;
+	struct buf				 b;
+	char					 err[256];
+	int					 ok = 1;
+
+	memset(&a, 0, sizeof(a));
+	buf_init(&b, MANIFEST_DOC_MAX);
+	CHECK_EQ(manifest_inventory_answer_emit(&a, &b), 0);
+	CHECK(strcmp(b.ptr, "{\"schedule\": null, \"at_startup\": false}\n")
+	    == 0);
+	memset(&back, 0x5a, sizeof(back));
+	CHECK_EQ(manifest_inventory_answer_parse(b.ptr, b.len, &back, err,
+	    sizeof(err)), 0);
+	CHECK_EQ(back.scheduled, 0);
+	CHECK_EQ(back.at_startup, 0);
+
+	a.scheduled = 1;
+	a.at_startup = 1;
+	CHECK_EQ(conf_schedule_parse("daily 02:30", &a.schedule), 0);
+	buf_reset(&b);
+	CHECK_EQ(manifest_inventory_answer_emit(&a, &b), 0);
+	CHECK(strcmp(b.ptr, "{\"schedule\": \"daily 02:30\", "
+	    "\"at_startup\": true}\n") == 0);
+	CHECK_EQ(manifest_inventory_answer_parse(b.ptr, b.len, &back, err,
+	    sizeof(err)), 0);
+	CHECK_EQ(back.scheduled, 1);
+	CHECK_EQ(back.at_startup, 1);
+	CHECK_EQ(back.schedule.kind, CONF_DAILY);
+	CHECK_EQ(back.schedule.hour, 2);
+	CHECK_EQ(back.schedule.minute, 30);
+
+	a.schedule.kind = CONF_EVERY;
+	a.schedule.every = 0;
+	CHECK_EQ(manifest_inventory_answer_emit(&a, &b), -EINVAL);
+
+	doc_bad(DOC_ANSWER, "{\"at_startup\": true}", -EBADMSG, "schedule",
+	    &ok);
+	doc_bad(DOC_ANSWER, "{\"schedule\": \"hourly\", \"at_startup\": "
+	    "true}", -EBADMSG, "schedule", &ok);
+	doc_bad(DOC_ANSWER, "{\"schedule\": 30, \"at_startup\": true}",
+	    -EBADMSG, "schedule", &ok);
+	doc_bad(DOC_ANSWER, "{\"schedule\": null}", -EBADMSG, "at_startup",
+	    &ok);
+	doc_bad(DOC_ANSWER, "{\"schedule\": null, \"at_startup\": 1}",
+	    -EBADMSG, "at_startup", &ok);
+	doc_bad(DOC_ANSWER, "[]", -EBADMSG, "object", &ok);
+	CHECK(ok);
+	buf_release(&b);
+}
+
 static void
 test_fields(void)
 {
@@ -2215,6 +2541,10 @@ main(void)
 	RUN(test_policy_bad);
 	RUN(test_policy_emit);
 	RUN(test_policy_from_conf);
+	RUN(test_inventory);
+	RUN(test_inventory_bad);
+	RUN(test_inventory_build);
+	RUN(test_inventory_answer);
 	RUN(test_fields);
 	RUN(test_rows);
 	return check_end();
