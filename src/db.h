@@ -6,11 +6,11 @@
  *
  * Opened with a PostgreSQL URL (cascade.conf [repository] state), the
  * tables that servers sharing that database share (licenses and their
- * generation, agents, events, admin tokens, schedules, leases) are there
- * instead (pg.h), behind
- * these same functions, with the same semantics and errors; channels,
- * versions, deltas and meta stay in state.db. Inside a transaction,
- * roll back after any error (PostgreSQL refuses further statements).
+ * generation, agents, events, admin tokens, schedules, downstream
+ * servers, leases) are there instead (pg.h), behind these same
+ * functions, with the same semantics and errors; channels, versions,
+ * deltas and meta stay in state.db. Inside a transaction, roll back
+ * after any error (PostgreSQL refuses further statements).
  */
 #ifndef DB_H
 #define DB_H

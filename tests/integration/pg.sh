@@ -176,6 +176,25 @@ for d in "$A" "$B"; do
 	    grep -q 'added SHAR' '$WORK/ev' && grep -q 'removed SHAR' '$WORK/ev'"
 done
 
+# admin tokens and schedules set at run time
+# (init made one in each state.db; the first server to start on the
+# database made the one there, and wrote it in its directory)
+check "one server made the admin token in the database" test "$(cat \
+    "$WORK/a.log" "$WORK/b.log" | grep -c 'made the admin token')" -eq 1
+if grep -q 'made the admin token' "$WORK/a.log"; then TOKEN=$(cat "$A/admin.token")
+else TOKEN=$(cat "$B/admin.token"); fi
+check "the admin token made by the first server works on both" sh -c \
+    "test \"\$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer $TOKEN' '${a_URL}v1/admin/summary')\" = 200 &&
+     test \"\$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer $TOKEN' '${b_URL}v1/admin/summary')\" = 200"
+check "a token made on b is accepted on a" sh -c \
+    "'$CASCADE' token create -d '$B' ops --role viewer >'$WORK/ops' &&
+     test \"\$(curl -s -o /dev/null -w '%{http_code}' -H \"Authorization: Bearer \$(cat '$WORK/ops')\" '${a_URL}v1/admin/agents')\" = 200"
+check "a schedule set on a (the one configured) is seen on b" sh -c \
+    "test \"\$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H 'Authorization: Bearer $TOKEN' \
+        -H 'Content-Type: application/json' --data-binary '{\"schedule\": \"every 2s\", \"at_startup\": false}' \
+        '${a_URL}v1/admin/schedules/upstream')\" = 200 &&
+     curl -s -H 'Authorization: Bearer $TOKEN' '${b_URL}v1/admin/schedules' | grep -q 'every 2s'"
+
 # the schedule runs once across both: one holds the lease, the other
 # leaves each of its turns to it
 runs() { grep -c "(schedule)" "$WORK/$1.log"; }
