@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "agents.h"
+#include "console.h"
 #include "http.h"
 #include "license.h"
 #include "log.h"
@@ -92,6 +93,7 @@ struct serve {
 	struct agents		*agents;
 	struct notify		*notify;	/* NULL: pushes are off */
 	uint64_t		 notified;	/* serial last pushed */
+	struct console		*console;	/* the web console's files */
 };
 
 static void
@@ -1062,6 +1064,8 @@ serve_handle(void *ctx, struct http_request *req)
 		    "only GET and HEAD are served here");
 		return;
 	}
+	if (console_reply(s->console, req))
+		return;			/* GET / and /console/... */
 	if (n < 2 || strcmp(seg[0], "v1") != 0) {
 		http_reply_error(req, 404, "not_found", "no such resource");
 		return;
@@ -1247,9 +1251,16 @@ serve_run(struct repo *r, const struct serve_options *o)
 	if (e < 0)
 		log_errno(e, "cannot start the notifications: agents that "
 		    "listen will not be pushed to");
-	e = http_server_start(&hc, serve_handle, &s, &hs, err, sizeof(err));
+	e = console_new(&s.console);
+	if (e < 0)
+		snprintf(err, sizeof(err), "cannot build the web console: %s",
+		    strerror(-e));
+	else
+		e = http_server_start(&hc, serve_handle, &s, &hs, err,
+		    sizeof(err));
 	if (e < 0) {
 		log_error("%s", err);
+		console_free(s.console);
 		notify_stop(s.notify);
 		agents_close(s.agents);
 		serve_snapshot_unref(&s, s.snap);
@@ -1300,6 +1311,7 @@ serve_run(struct repo *r, const struct serve_options *o)
 	mirror_stop(mirror);
 	notify_stop(s.notify);
 	http_server_stop(hs);
+	console_free(s.console);
 	agents_close(s.agents);
 	/* every request has ended: each waiter was released */
 	serve_snapshot_unref(&s, s.snap);
