@@ -25,13 +25,15 @@ SAN	 = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 MAINS	 = src/main.c src/agent_main.c
 SRCS	 = $(filter-out $(MAINS),$(wildcard src/*.c))
 HDRS	 = $(wildcard src/*.h)
-OBJS	 = $(SRCS:src/%.c=build/obj/%.o)
-SOBJS	 = $(SRCS:src/%.c=build/asan/obj/%.o)
+# the web console's files, built into the library as build/console.c
+CONSOLE	 = $(sort $(wildcard console/*))
+OBJS	 = $(SRCS:src/%.c=build/obj/%.o) build/obj/console_files.o
+SOBJS	 = $(SRCS:src/%.c=build/asan/obj/%.o) build/asan/obj/console_files.o
 UNITS	 = $(patsubst tests/unit/%.c,build/asan/tests/%,$(wildcard tests/unit/test_*.c))
 ITOOLS	 = $(patsubst tests/integration/%.c,build/asan/tests/%,$(wildcard tests/integration/*.c))
 FUZZERS	 = $(patsubst fuzz/fuzz_%.c,build/fuzz/fuzz_%,$(wildcard fuzz/fuzz_*.c))
 
-.PHONY: all deps run test check fuzz clean bench
+.PHONY: all deps run test check fuzz clean bench FORCE
 all: build/cascade build/cascade-agent
 
 deps:
@@ -40,6 +42,23 @@ deps:
 build/obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(REL) $(CFLAGS) -c $< -o $@
+
+# the list of console files, rewritten only when it changes, so that a
+# file removed rebuilds the table too
+build/console.list: FORCE
+	@mkdir -p $(@D)
+	@echo '$(CONSOLE)' | cmp -s - $@ || echo '$(CONSOLE)' >$@
+
+build/console.c: scripts/embed build/console.list $(CONSOLE)
+	scripts/embed $@ $(CONSOLE)
+
+build/obj/console_files.o: build/console.c src/console.h src/http.h
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(REL) $(CFLAGS) -c $< -o $@
+
+build/asan/obj/console_files.o: build/console.c src/console.h src/http.h
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(SAN) $(CFLAGS) -c $< -o $@
 
 build/cascade: build/obj/main.o build/libcascade.a
 	$(CC) $(REL) $(REL_LD) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
@@ -73,11 +92,11 @@ build/asan/tests/%: tests/integration/%.c build/asan/libcascade.a
 	@mkdir -p $(@D)
 	$(CC) $(BASE) -Itests $(SAN) -o $@ $< build/asan/libcascade.a $(PKG_LIBS) $(CURL_LIBS)
 
-build/fuzz/fuzz_%: fuzz/fuzz_%.c $(SRCS) $(HDRS)
+build/fuzz/fuzz_%: fuzz/fuzz_%.c $(SRCS) $(HDRS) build/console.c
 	@mkdir -p $(@D)
 	$(CLANG) -std=c11 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -g -O1 \
 	    -fsanitize=fuzzer,address,undefined -o $@ $< \
-	    $(SRCS) $(PKG_LIBS) $(CURL_LIBS)
+	    $(SRCS) build/console.c $(PKG_LIBS) $(CURL_LIBS)
 
 fuzz: $(FUZZERS)
 

@@ -12,6 +12,7 @@
 
 #include "admin.h"
 #include "agents.h"
+#include "console.h"
 #include "http.h"
 #include "license.h"
 #include "log.h"
@@ -110,6 +111,7 @@ struct serve {
 	struct metrics_collector *collector;	/* NULL: values not shown */
 	struct admin		*admin;
 	uint64_t		 asked_gen;	/* agents asked to sync; main */
+	struct console		*console;	/* the web console's files */
 };
 
 static void
@@ -1270,6 +1272,8 @@ serve_handle(void *ctx, struct http_request *req)
 		serve_metrics(s, req);	/* open to all, as /v1/state */
 		return;
 	}
+	if (console_reply(s->console, req))
+		return;			/* GET / and /console/... */
 	if (n < 2 || strcmp(seg[0], "v1") != 0) {
 		http_reply_error(req, 404, "not_found", "no such resource");
 		return;
@@ -1530,9 +1534,16 @@ serve_run(struct repo *r, const struct serve_options *o)
 		serve_licenses_unref(&s, s.lic);
 		return 1;
 	}
-	e = http_server_start(&hc, serve_handle, &s, &hs, err, sizeof(err));
+	e = console_new(&s.console);
+	if (e < 0)
+		snprintf(err, sizeof(err), "cannot build the web console: %s",
+		    strerror(-e));
+	else
+		e = http_server_start(&hc, serve_handle, &s, &hs, err,
+		    sizeof(err));
 	if (e < 0) {
 		log_error("%s", err);
+		console_free(s.console);
 		admin_close(s.admin);
 		metrics_collector_stop(s.collector);
 		metrics_free(s.metrics);
@@ -1598,6 +1609,7 @@ serve_run(struct repo *r, const struct serve_options *o)
 	notify_stop(s.notify);
 	metrics_collector_stop(s.collector);
 	metrics_free(s.metrics);
+	console_free(s.console);
 	agents_close(s.agents);
 	/* every request has ended: each waiter was released */
 	serve_snapshot_unref(&s, s.snap);
