@@ -399,6 +399,61 @@ db_col_text(sqlite3_stmt *st, int col, char *dst, size_t size)
 	snprintf(dst, size, "%s", t != NULL ? (const char *)t : "");
 }
 
+/* Fills one element (at p) from the row st is on: 0 or -errno. */
+typedef int	 db_row_fn(sqlite3_stmt *st, void *p);
+
+/*
+ * Steps st to its end and finalizes it, one element of `size` bytes per
+ * row, the array grown by doubling. On failure, the rows filled so far
+ * go to release (when not NULL), the array is freed and nothing is
+ * returned. *ret_rows is the caller's (free()); NULL when there is none.
+ */
+static int
+db_rows(sqlite3_stmt *st, size_t size, db_row_fn *row,
+    void (*release)(void *rows, size_t n), void **ret_rows, size_t *ret_n)
+{
+	char	*v = NULL, *nv;
+	size_t	 n = 0, cap = 0;
+	int	 r = 0, rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap == 0 ? 16 : 2 * cap;
+			nv = cap > SIZE_MAX / size ? NULL :
+			    realloc(v, cap * size);
+			if (nv == NULL) {
+				r = -ENOMEM;
+				break;
+			}
+			v = nv;
+		}
+		r = row(st, v + n * size);
+		n++;
+		if (r < 0)
+			break;
+	}
+	sqlite3_finalize(st);
+	if (r == 0 && rc != SQLITE_DONE)
+		r = db_err(rc);
+	if (r < 0) {
+		if (release != NULL)
+			release(v, n);
+		free(v);
+		return r;
+	}
+	*ret_rows = v;
+	*ret_n = n;
+	return 0;
+}
+
+/* A row whose first column is a name. */
+static int
+db_row_name(sqlite3_stmt *st, void *p)
+{
+	db_col_text(st, 0, p, MANIFEST_NAME_MAX + 1);
+	return 0;
+}
+
 int
 db_channel_serial(struct db *db, const char *channel, uint64_t *ret_serial)
 {
@@ -433,32 +488,32 @@ db_channels(struct db *db, char (**ret_names)[MANIFEST_NAME_MAX + 1],
     size_t *ret_n)
 {
 	sqlite3_stmt	*st;
-	char		(*v)[MANIFEST_NAME_MAX + 1] = NULL, (*nv)[MANIFEST_NAME_MAX + 1];
-	size_t		 n = 0;
-	int		 r, rc;
+	void		*rows;
+	int		 r;
 
 	r = db_prepare(db, &st, "SELECT name FROM channels ORDER BY name",
 	    "");
 	if (r < 0)
 		return r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		nv = realloc(v, (n + 1) * sizeof(*v));
-		if (nv == NULL) {
-			free(v);
-			sqlite3_finalize(st);
-			return -ENOMEM;
-		}
-		v = nv;
-		db_col_text(st, 0, v[n], sizeof(v[n]));
-		n++;
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		free(v);
-		return db_err(rc);
-	}
-	*ret_names = v;
-	*ret_n = n;
+	r = db_rows(st, sizeof((*ret_names)[0]), db_row_name, NULL, &rows,
+	    ret_n);
+	if (r == 0)
+		*ret_names = rows;
+	return r;
+}
+
+static int
+db_row_version(sqlite3_stmt *st, void *p)
+{
+	struct db_version	*v = p;
+
+	db_col_text(st, 0, v->component, sizeof(v->component));
+	v->version = (uint64_t)sqlite3_column_int64(st, 1);
+	db_col_text(st, 2, v->kind, sizeof(v->kind));
+	db_col_text(st, 3, v->edition, sizeof(v->edition));
+	v->size = (uint64_t)sqlite3_column_int64(st, 4);
+	db_col_text(st, 5, v->sha256, sizeof(v->sha256));
+	v->published = sqlite3_column_int64(st, 6);
 	return 0;
 }
 
@@ -466,35 +521,13 @@ static int
 db_collect_versions(sqlite3_stmt *st, struct db_version **ret_v,
     size_t *ret_n)
 {
-	struct db_version	*v = NULL, *nv;
-	size_t			 n = 0;
-	int			 rc;
+	void	*rows;
+	int	 r;
 
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		nv = realloc(v, (n + 1) * sizeof(*v));
-		if (nv == NULL) {
-			free(v);
-			sqlite3_finalize(st);
-			return -ENOMEM;
-		}
-		v = nv;
-		db_col_text(st, 0, v[n].component, sizeof(v[n].component));
-		v[n].version = (uint64_t)sqlite3_column_int64(st, 1);
-		db_col_text(st, 2, v[n].kind, sizeof(v[n].kind));
-		db_col_text(st, 3, v[n].edition, sizeof(v[n].edition));
-		v[n].size = (uint64_t)sqlite3_column_int64(st, 4);
-		db_col_text(st, 5, v[n].sha256, sizeof(v[n].sha256));
-		v[n].published = sqlite3_column_int64(st, 6);
-		n++;
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		free(v);
-		return db_err(rc);
-	}
-	*ret_v = v;
-	*ret_n = n;
-	return 0;
+	r = db_rows(st, sizeof(**ret_v), db_row_version, NULL, &rows, ret_n);
+	if (r == 0)
+		*ret_v = rows;
+	return r;
 }
 
 #define DB_VERSION_COLS \
@@ -560,35 +593,28 @@ db_version_remove(struct db *db, const char *channel, const char *component,
 }
 
 static int
+db_row_delta(sqlite3_stmt *st, void *p)
+{
+	struct db_delta	*d = p;
+
+	db_col_text(st, 0, d->from_sha256, sizeof(d->from_sha256));
+	db_col_text(st, 1, d->to_sha256, sizeof(d->to_sha256));
+	db_col_text(st, 2, d->sha256, sizeof(d->sha256));
+	d->size = (uint64_t)sqlite3_column_int64(st, 3);
+	d->from_version = (uint64_t)sqlite3_column_int64(st, 4);
+	return 0;
+}
+
+static int
 db_collect_deltas(sqlite3_stmt *st, struct db_delta **ret_d, size_t *ret_n)
 {
-	struct db_delta	*d = NULL, *nd;
-	size_t		 n = 0;
-	int		 rc;
+	void	*rows;
+	int	 r;
 
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		nd = realloc(d, (n + 1) * sizeof(*d));
-		if (nd == NULL) {
-			free(d);
-			sqlite3_finalize(st);
-			return -ENOMEM;
-		}
-		d = nd;
-		db_col_text(st, 0, d[n].from_sha256, sizeof(d[n].from_sha256));
-		db_col_text(st, 1, d[n].to_sha256, sizeof(d[n].to_sha256));
-		db_col_text(st, 2, d[n].sha256, sizeof(d[n].sha256));
-		d[n].size = (uint64_t)sqlite3_column_int64(st, 3);
-		d[n].from_version = (uint64_t)sqlite3_column_int64(st, 4);
-		n++;
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		free(d);
-		return db_err(rc);
-	}
-	*ret_d = d;
-	*ret_n = n;
-	return 0;
+	r = db_rows(st, sizeof(**ret_d), db_row_delta, NULL, &rows, ret_n);
+	if (r == 0)
+		*ret_d = rows;
+	return r;
 }
 
 int
@@ -692,9 +718,10 @@ db_object_editions(struct db *db,
 #define DB_LICENSE_COLS	"key, edition, username, salt, hash, created"
 
 /* One row of DB_LICENSE_COLS; salt and hash are hex. */
-static void
-db_col_license(sqlite3_stmt *st, struct db_license *l)
+static int
+db_col_license(sqlite3_stmt *st, void *p)
 {
+	struct db_license	*l = p;
 	char	 hex[2 * CRYPTO_SHA256_LEN + 1];
 
 	memset(l, 0, sizeof(*l));
@@ -708,6 +735,7 @@ db_col_license(sqlite3_stmt *st, struct db_license *l)
 	if (crypto_unhex(hex, strlen(hex), l->hash, sizeof(l->hash)) < 0)
 		memset(l->hash, 0, sizeof(l->hash));	/* matches nothing */
 	l->created = sqlite3_column_int64(st, 5);
+	return 0;
 }
 
 int
@@ -772,9 +800,8 @@ int
 db_licenses(struct db *db, struct db_license **ret_l, size_t *ret_n)
 {
 	sqlite3_stmt		*st;
-	struct db_license	*l = NULL, *nl;
-	size_t			 n = 0;
-	int			 r, rc;
+	void		*rows;
+	int		 r;
 
 	if (db->pg != NULL)
 		return pg_licenses(db->pg, ret_l, ret_n);
@@ -782,24 +809,10 @@ db_licenses(struct db *db, struct db_license **ret_l, size_t *ret_n)
 	    "ORDER BY key", "");
 	if (r < 0)
 		return r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		nl = realloc(l, (n + 1) * sizeof(*l));
-		if (nl == NULL) {
-			free(l);
-			sqlite3_finalize(st);
-			return -ENOMEM;
-		}
-		l = nl;
-		db_col_license(st, &l[n++]);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		free(l);
-		return db_err(rc);
-	}
-	*ret_l = l;
-	*ret_n = n;
-	return 0;
+	r = db_rows(st, sizeof(**ret_l), db_col_license, NULL, &rows, ret_n);
+	if (r == 0)
+		*ret_l = rows;
+	return r;
 }
 
 int
@@ -1025,8 +1038,9 @@ db_col_blob(sqlite3_stmt *st, int col, unsigned char *dst, size_t size)
 
 /* One row of DB_AGENT_COLS; 0 or -ENOMEM (the status document). */
 static int
-db_col_agent(sqlite3_stmt *st, struct db_agent *a)
+db_col_agent(sqlite3_stmt *st, void *p)
 {
+	struct db_agent		*a = p;
 	const unsigned char	*t;
 
 	memset(a, 0, sizeof(*a));
@@ -1058,6 +1072,13 @@ db_agents_free(struct db_agent *a, size_t n)
 		free(a[i].status);
 		a[i].status = NULL;
 	}
+}
+
+/* db_agents_free for db_rows */
+static void
+db_release_agents(void *rows, size_t n)
+{
+	db_agents_free(rows, n);
 }
 
 int
@@ -1110,9 +1131,8 @@ db_agents_select(struct db *db, int with_status, struct db_agent **ret_a,
     size_t *ret_n)
 {
 	sqlite3_stmt	*st;
-	struct db_agent	*a = NULL, *na;
-	size_t		 n = 0, cap = 0;
-	int		 r, rc;
+	void		*rows;
+	int		 r;
 
 	if (db->pg != NULL)
 		return pg_agents(db->pg, with_status, ret_a, ret_n);
@@ -1122,33 +1142,11 @@ db_agents_select(struct db *db, int with_status, struct db_agent **ret_a,
 	    "ORDER BY enrolled, rowid", "");
 	if (r < 0)
 		return r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			/* a fleet is thousands: grow by doubling */
-			cap = cap == 0 ? 16 : 2 * cap;
-			na = realloc(a, cap * sizeof(*a));
-			if (na == NULL) {
-				r = -ENOMEM;
-				break;
-			}
-			a = na;
-		}
-		r = db_col_agent(st, &a[n]);
-		n++;
-		if (r < 0)
-			break;
-	}
-	sqlite3_finalize(st);
-	if (r == 0 && rc != SQLITE_DONE)
-		r = db_err(rc);
-	if (r < 0) {
-		db_agents_free(a, n);
-		free(a);
-		return r;
-	}
-	*ret_a = a;
-	*ret_n = n;
-	return 0;
+	r = db_rows(st, sizeof(**ret_a), db_col_agent, db_release_agents,
+	    &rows, ret_n);
+	if (r == 0)
+		*ret_a = rows;
+	return r;
 }
 
 int
@@ -1248,14 +1246,17 @@ db_agent_seen(struct db *db, const char *id, int64_t now)
 
 #define DB_TOKEN_COLS	"name, role, hash, created"
 
-static void
-db_col_token(sqlite3_stmt *st, struct db_token *t)
+static int
+db_col_token(sqlite3_stmt *st, void *p)
 {
+	struct db_token	*t = p;
+
 	memset(t, 0, sizeof(*t));
 	db_col_text(st, 0, t->name, sizeof(t->name));
 	db_col_text(st, 1, t->role, sizeof(t->role));
 	db_col_blob(st, 2, t->hash, sizeof(t->hash));
 	t->created = sqlite3_column_int64(st, 3);
+	return 0;
 }
 
 int
@@ -1316,9 +1317,8 @@ int
 db_tokens(struct db *db, struct db_token **ret_t, size_t *ret_n)
 {
 	sqlite3_stmt	*st;
-	struct db_token	*t = NULL, *nt;
-	size_t		 n = 0;
-	int		 r, rc;
+	void		*rows;
+	int		 r;
 
 	if (db->pg != NULL)
 		return pg_tokens(db->pg, ret_t, ret_n);
@@ -1326,35 +1326,24 @@ db_tokens(struct db *db, struct db_token **ret_t, size_t *ret_n)
 	    "ORDER BY name", "");
 	if (r < 0)
 		return r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		nt = realloc(t, (n + 1) * sizeof(*t));
-		if (nt == NULL) {
-			free(t);
-			sqlite3_finalize(st);
-			return -ENOMEM;
-		}
-		t = nt;
-		db_col_token(st, &t[n++]);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		free(t);
-		return db_err(rc);
-	}
-	*ret_t = t;
-	*ret_n = n;
-	return 0;
+	r = db_rows(st, sizeof(**ret_t), db_col_token, NULL, &rows, ret_n);
+	if (r == 0)
+		*ret_t = rows;
+	return r;
 }
 
 /* ---- schedules -------------------------------------------------------------- */
 
-static void
-db_col_schedule(sqlite3_stmt *st, struct db_schedule *s)
+static int
+db_col_schedule(sqlite3_stmt *st, void *p)
 {
+	struct db_schedule	*s = p;
+
 	memset(s, 0, sizeof(*s));
 	db_col_text(st, 0, s->target, sizeof(s->target));
 	db_col_text(st, 1, s->schedule, sizeof(s->schedule));
 	s->at_startup = sqlite3_column_int64(st, 2) != 0;
+	return 0;
 }
 
 int
@@ -1415,9 +1404,8 @@ int
 db_schedules(struct db *db, struct db_schedule **ret_s, size_t *ret_n)
 {
 	sqlite3_stmt		*st;
-	struct db_schedule	*v = NULL, *nv;
-	size_t			 n = 0;
-	int			 r, rc;
+	void		*rows;
+	int		 r;
 
 	if (db->pg != NULL)
 		return pg_schedules(db->pg, ret_s, ret_n);
@@ -1425,24 +1413,11 @@ db_schedules(struct db *db, struct db_schedule **ret_s, size_t *ret_n)
 	    "schedules ORDER BY target", "");
 	if (r < 0)
 		return r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		nv = realloc(v, (n + 1) * sizeof(*v));
-		if (nv == NULL) {
-			free(v);
-			sqlite3_finalize(st);
-			return -ENOMEM;
-		}
-		v = nv;
-		db_col_schedule(st, &v[n++]);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		free(v);
-		return db_err(rc);
-	}
-	*ret_s = v;
-	*ret_n = n;
-	return 0;
+	r = db_rows(st, sizeof(**ret_s), db_col_schedule, NULL, &rows,
+	    ret_n);
+	if (r == 0)
+		*ret_s = rows;
+	return r;
 }
 
 /* ---- downstreams ------------------------------------------------------- */
@@ -1452,8 +1427,9 @@ db_schedules(struct db *db, struct db_schedule **ret_s, size_t *ret_n)
 
 /* One row of DB_DOWNSTREAM_COLS; 0 or -ENOMEM (the document). */
 static int
-db_col_downstream(sqlite3_stmt *st, struct db_downstream *d)
+db_col_downstream(sqlite3_stmt *st, void *p)
 {
+	struct db_downstream	*d = p;
 	const unsigned char	*t;
 
 	memset(d, 0, sizeof(*d));
@@ -1478,6 +1454,13 @@ db_downstreams_free(struct db_downstream *d, size_t n)
 		free(d[i].inventory);
 		d[i].inventory = NULL;
 	}
+}
+
+/* db_downstreams_free for db_rows */
+static void
+db_release_downstreams(void *rows, size_t n)
+{
+	db_downstreams_free(rows, n);
 }
 
 int
@@ -1529,9 +1512,8 @@ int
 db_downstreams(struct db *db, struct db_downstream **ret_d, size_t *ret_n)
 {
 	sqlite3_stmt		*st;
-	struct db_downstream	*d = NULL, *nd;
-	size_t			 n = 0, cap = 0;
-	int			 r, rc;
+	void		*rows;
+	int		 r;
 
 	if (db->pg != NULL)
 		return pg_downstreams(db->pg, ret_d, ret_n);
@@ -1539,32 +1521,11 @@ db_downstreams(struct db *db, struct db_downstream **ret_d, size_t *ret_n)
 	    "downstreams ORDER BY name", "");
 	if (r < 0)
 		return r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap == 0 ? 8 : 2 * cap;
-			nd = realloc(d, cap * sizeof(*d));
-			if (nd == NULL) {
-				r = -ENOMEM;
-				break;
-			}
-			d = nd;
-		}
-		r = db_col_downstream(st, &d[n]);
-		n++;
-		if (r < 0)
-			break;
-	}
-	sqlite3_finalize(st);
-	if (r == 0 && rc != SQLITE_DONE)
-		r = db_err(rc);
-	if (r < 0) {
-		db_downstreams_free(d, n);
-		free(d);
-		return r;
-	}
-	*ret_d = d;
-	*ret_n = n;
-	return 0;
+	r = db_rows(st, sizeof(**ret_d), db_col_downstream,
+	    db_release_downstreams, &rows, ret_n);
+	if (r == 0)
+		*ret_d = rows;
+	return r;
 }
 
 int
@@ -1616,10 +1577,8 @@ db_downstreams_running(struct db *db,
     char (**ret_names)[MANIFEST_NAME_MAX + 1], size_t *ret_n)
 {
 	sqlite3_stmt	*st;
-	char		(*v)[MANIFEST_NAME_MAX + 1] = NULL;
-	char		(*nv)[MANIFEST_NAME_MAX + 1];
-	size_t		 n = 0;
-	int		 r, rc;
+	void		*rows;
+	int		 r;
 
 	if (db->pg != NULL)
 		return pg_downstreams_running(db->pg, ret_names, ret_n);
@@ -1627,23 +1586,9 @@ db_downstreams_running(struct db *db,
 	    "run_requested != 0 ORDER BY name", "");
 	if (r < 0)
 		return r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		nv = realloc(v, (n + 1) * sizeof(*v));
-		if (nv == NULL) {
-			free(v);
-			sqlite3_finalize(st);
-			return -ENOMEM;
-		}
-		v = nv;
-		db_col_text(st, 0, v[n], sizeof(v[n]));
-		n++;
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		free(v);
-		return db_err(rc);
-	}
-	*ret_names = v;
-	*ret_n = n;
-	return 0;
+	r = db_rows(st, sizeof((*ret_names)[0]), db_row_name, NULL, &rows,
+	    ret_n);
+	if (r == 0)
+		*ret_names = rows;
+	return r;
 }
