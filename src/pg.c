@@ -300,6 +300,61 @@ pg_col_blob(const PGresult *res, int row, int col, unsigned char *dst,
 		memset(dst, 0, size);
 }
 
+/* Fills one element (at p) from a row of res: 0 or -errno. */
+typedef int	 pg_row_fn(const PGresult *res, int row, void *p);
+
+/*
+ * One element of `size` bytes per row of res, filled by fill; res is
+ * cleared. On failure, the rows filled so far go to release (when not
+ * NULL), the array is freed and nothing is returned. *ret_rows is the
+ * caller's (free()); NULL when there is no row.
+ */
+static int
+pg_rows(PGresult *res, size_t size, pg_row_fn *fill,
+    void (*release)(void *rows, size_t n), void **ret_rows, size_t *ret_n)
+{
+	char	*v = NULL;
+	int	 i, n = PQntuples(res), r = 0;
+
+	if (n > 0 && (v = calloc((size_t)n, size)) == NULL) {
+		PQclear(res);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n && r == 0; i++)
+		r = fill(res, i, v + (size_t)i * size);
+	PQclear(res);
+	if (r < 0) {
+		if (release != NULL)
+			release(v, (size_t)i);
+		free(v);
+		return r;
+	}
+	*ret_rows = v;
+	*ret_n = (size_t)n;
+	return 0;
+}
+
+/* db_agents_free and db_downstreams_free for pg_rows */
+static void
+pg_release_agents(void *rows, size_t n)
+{
+	db_agents_free(rows, n);
+}
+
+static void
+pg_release_downstreams(void *rows, size_t n)
+{
+	db_downstreams_free(rows, n);
+}
+
+/* A row whose first column is a name. */
+static int
+pg_row_name(const PGresult *res, int row, void *p)
+{
+	pg_col_text(res, row, 0, p, MANIFEST_NAME_MAX + 1);
+	return 0;
+}
+
 /*
  * A copy of s valid as UTF-8 (PostgreSQL refuses anything else, SQLite
  * keeps bytes): each byte of a bad sequence becomes '?'. Details are
@@ -507,10 +562,11 @@ pg_rollback(struct pg *p)
 
 #define PG_LICENSE_COLS	"key, edition, username, salt, hash, created"
 
-static void
-pg_col_license(const PGresult *res, int row, struct db_license *l)
+static int
+pg_col_license(const PGresult *res, int row, void *p)
 {
-	const char	*v;
+	struct db_license	*l = p;
+	const char		*v;
 
 	memset(l, 0, sizeof(*l));
 	pg_col_text(res, row, 0, l->key, sizeof(l->key));
@@ -523,6 +579,7 @@ pg_col_license(const PGresult *res, int row, struct db_license *l)
 	if (crypto_unhex(v, strlen(v), l->hash, sizeof(l->hash)) < 0)
 		memset(l->hash, 0, sizeof(l->hash));	/* matches nothing */
 	l->created = pg_col_int(res, row, 5);
+	return 0;
 }
 
 int
@@ -570,25 +627,18 @@ pg_license_get(struct pg *p, const char *key, struct db_license *ret_l)
 int
 pg_licenses(struct pg *p, struct db_license **ret_l, size_t *ret_n)
 {
-	PGresult		*res;
-	struct db_license	*l = NULL;
-	int			 r, i, n;
+	PGresult	*res;
+	void		*rows;
+	int		 r;
 
 	r = pg_query(p, &res, "SELECT " PG_LICENSE_COLS " FROM licenses "
 	    "ORDER BY key COLLATE \"C\"", "");
 	if (r < 0)
 		return r;
-	n = PQntuples(res);
-	if (n > 0 && (l = calloc((size_t)n, sizeof(*l))) == NULL) {
-		PQclear(res);
-		return -ENOMEM;
-	}
-	for (i = 0; i < n; i++)
-		pg_col_license(res, i, &l[i]);
-	PQclear(res);
-	*ret_l = l;
-	*ret_n = (size_t)n;
-	return 0;
+	r = pg_rows(res, sizeof(**ret_l), pg_col_license, NULL, &rows, ret_n);
+	if (r == 0)
+		*ret_l = rows;
+	return r;
 }
 
 int
@@ -710,8 +760,10 @@ pg_events_prune(struct pg *p, int64_t before)
 
 /* One row of PG_AGENT_COLS; 0 or -ENOMEM (the status document). */
 static int
-pg_col_agent(const PGresult *res, int row, struct db_agent *a)
+pg_col_agent(const PGresult *res, int row, void *p)
 {
+	struct db_agent	*a = p;
+
 	memset(a, 0, sizeof(*a));
 	pg_col_text(res, row, 0, a->id, sizeof(a->id));
 	pg_col_blob(res, row, 1, a->token_hash, sizeof(a->token_hash));
@@ -768,8 +820,8 @@ pg_agents(struct pg *p, int with_status, struct db_agent **ret_a,
     size_t *ret_n)
 {
 	PGresult	*res;
-	struct db_agent	*a = NULL;
-	int		 r, i, n;
+	void		*rows;
+	int		 r;
 
 	r = pg_query(p, &res, with_status ?
 	    "SELECT " PG_AGENT_COLS " FROM agents ORDER BY enrolled, seq" :
@@ -777,22 +829,11 @@ pg_agents(struct pg *p, int with_status, struct db_agent **ret_a,
 	    "ORDER BY enrolled, seq", "");
 	if (r < 0)
 		return r;
-	n = PQntuples(res);
-	if (n > 0 && (a = calloc((size_t)n, sizeof(*a))) == NULL) {
-		PQclear(res);
-		return -ENOMEM;
-	}
-	for (i = 0; i < n && r == 0; i++)
-		r = pg_col_agent(res, i, &a[i]);
-	PQclear(res);
-	if (r < 0) {
-		db_agents_free(a, (size_t)i);
-		free(a);
-		return r;
-	}
-	*ret_a = a;
-	*ret_n = (size_t)n;
-	return 0;
+	r = pg_rows(res, sizeof(**ret_a), pg_col_agent, pg_release_agents,
+	    &rows, ret_n);
+	if (r == 0)
+		*ret_a = rows;
+	return r;
 }
 
 /* An UPDATE or DELETE of one agent: 0, -ENOENT (no row changed). */
@@ -923,14 +964,17 @@ pg_events_last(struct pg *p, int64_t *ret_id)
 
 #define PG_TOKEN_COLS	"name, role, hash, created"
 
-static void
-pg_col_token(const PGresult *res, int row, struct db_token *t)
+static int
+pg_col_token(const PGresult *res, int row, void *p)
 {
+	struct db_token	*t = p;
+
 	memset(t, 0, sizeof(*t));
 	pg_col_text(res, row, 0, t->name, sizeof(t->name));
 	pg_col_text(res, row, 1, t->role, sizeof(t->role));
 	pg_col_blob(res, row, 2, t->hash, sizeof(t->hash));
 	t->created = pg_col_int(res, row, 3);
+	return 0;
 }
 
 int
@@ -971,35 +1015,31 @@ int
 pg_tokens(struct pg *p, struct db_token **ret_t, size_t *ret_n)
 {
 	PGresult	*res;
-	struct db_token	*t = NULL;
-	int		 r, i, n;
+	void		*rows;
+	int		 r;
 
 	r = pg_query(p, &res, "SELECT " PG_TOKEN_COLS " FROM tokens ORDER BY "
 	    "name COLLATE \"C\"", "");
 	if (r < 0)
 		return r;
-	n = PQntuples(res);
-	if (n > 0 && (t = calloc((size_t)n, sizeof(*t))) == NULL) {
-		PQclear(res);
-		return -ENOMEM;
-	}
-	for (i = 0; i < n; i++)
-		pg_col_token(res, i, &t[i]);
-	PQclear(res);
-	*ret_t = t;
-	*ret_n = (size_t)n;
-	return 0;
+	r = pg_rows(res, sizeof(**ret_t), pg_col_token, NULL, &rows, ret_n);
+	if (r == 0)
+		*ret_t = rows;
+	return r;
 }
 
 /* ---- schedules ---------------------------------------------------------- */
 
-static void
-pg_col_schedule(const PGresult *res, int row, struct db_schedule *s)
+static int
+pg_col_schedule(const PGresult *res, int row, void *p)
 {
+	struct db_schedule	*s = p;
+
 	memset(s, 0, sizeof(*s));
 	pg_col_text(res, row, 0, s->target, sizeof(s->target));
 	pg_col_text(res, row, 1, s->schedule, sizeof(s->schedule));
 	s->at_startup = pg_col_int(res, row, 2) != 0;
+	return 0;
 }
 
 int
@@ -1039,25 +1079,19 @@ pg_schedule_remove(struct pg *p, const char *target)
 int
 pg_schedules(struct pg *p, struct db_schedule **ret_s, size_t *ret_n)
 {
-	PGresult		*res;
-	struct db_schedule	*v = NULL;
-	int			 r, i, n;
+	PGresult	*res;
+	void		*rows;
+	int		 r;
 
 	r = pg_query(p, &res, "SELECT target, schedule, at_startup FROM "
 	    "schedules ORDER BY target COLLATE \"C\"", "");
 	if (r < 0)
 		return r;
-	n = PQntuples(res);
-	if (n > 0 && (v = calloc((size_t)n, sizeof(*v))) == NULL) {
-		PQclear(res);
-		return -ENOMEM;
-	}
-	for (i = 0; i < n; i++)
-		pg_col_schedule(res, i, &v[i]);
-	PQclear(res);
-	*ret_s = v;
-	*ret_n = (size_t)n;
-	return 0;
+	r = pg_rows(res, sizeof(**ret_s), pg_col_schedule, NULL, &rows,
+	    ret_n);
+	if (r == 0)
+		*ret_s = rows;
+	return r;
 }
 
 /* ---- downstreams ------------------------------------------------------- */
@@ -1066,8 +1100,10 @@ pg_schedules(struct pg *p, struct db_schedule **ret_s, size_t *ret_n)
 	"name, address, edition, last_report, run_requested, inventory"
 
 static int
-pg_col_downstream(const PGresult *res, int row, struct db_downstream *d)
+pg_col_downstream(const PGresult *res, int row, void *p)
 {
+	struct db_downstream	*d = p;
+
 	memset(d, 0, sizeof(*d));
 	pg_col_text(res, row, 0, d->name, sizeof(d->name));
 	pg_col_text(res, row, 1, d->address, sizeof(d->address));
@@ -1124,30 +1160,19 @@ pg_downstream_get(struct pg *p, const char *name, struct db_downstream *ret_d)
 int
 pg_downstreams(struct pg *p, struct db_downstream **ret_d, size_t *ret_n)
 {
-	PGresult		*res;
-	struct db_downstream	*d = NULL;
-	int			 r, i, n;
+	PGresult	*res;
+	void		*rows;
+	int		 r;
 
 	r = pg_query(p, &res, "SELECT " PG_DOWNSTREAM_COLS " FROM downstreams "
 	    "ORDER BY name", "");
 	if (r < 0)
 		return r;
-	n = PQntuples(res);
-	if (n > 0 && (d = calloc((size_t)n, sizeof(*d))) == NULL) {
-		PQclear(res);
-		return -ENOMEM;
-	}
-	for (i = 0; i < n && r == 0; i++)
-		r = pg_col_downstream(res, i, &d[i]);
-	PQclear(res);
-	if (r < 0) {
-		db_downstreams_free(d, (size_t)i);
-		free(d);
-		return r;
-	}
-	*ret_d = d;
-	*ret_n = (size_t)n;
-	return 0;
+	r = pg_rows(res, sizeof(**ret_d), pg_col_downstream,
+	    pg_release_downstreams, &rows, ret_n);
+	if (r == 0)
+		*ret_d = rows;
+	return r;
 }
 
 int
@@ -1186,22 +1211,16 @@ pg_downstreams_running(struct pg *p,
     char (**ret_names)[MANIFEST_NAME_MAX + 1], size_t *ret_n)
 {
 	PGresult	*res;
-	char		(*v)[MANIFEST_NAME_MAX + 1] = NULL;
-	int		 r, i, n;
+	void		*rows;
+	int		 r;
 
 	r = pg_query(p, &res, "SELECT name FROM downstreams WHERE "
 	    "run_requested <> 0 ORDER BY name COLLATE \"C\"", "");
 	if (r < 0)
 		return r;
-	n = PQntuples(res);
-	if (n > 0 && (v = calloc((size_t)n, sizeof(*v))) == NULL) {
-		PQclear(res);
-		return -ENOMEM;
-	}
-	for (i = 0; i < n; i++)
-		pg_col_text(res, i, 0, v[i], sizeof(v[i]));
-	PQclear(res);
-	*ret_names = v;
-	*ret_n = (size_t)n;
-	return 0;
+	r = pg_rows(res, sizeof((*ret_names)[0]), pg_row_name, NULL, &rows,
+	    ret_n);
+	if (r == 0)
+		*ret_names = rows;
+	return r;
 }
