@@ -293,7 +293,7 @@ notify_publish(struct notify *n, uint64_t serial)
 	int			 e, queued = 0;
 
 	pthread_mutex_lock(&n->lock);
-	e = db_agents(n->db, &a, &na);
+	e = db_agents_brief(n->db, &a, &na);
 	if (e < 0) {
 		pthread_mutex_unlock(&n->lock);
 		return log_errno(e, "cannot list the agents to notify");
