@@ -957,18 +957,11 @@ admin_sync(struct admin *a, const struct admin_who *who,
 static int
 admin_valid_target(const char *t)
 {
-	const char	*n;
-	size_t		 len;
-
 	if (strcmp(t, "upstream") == 0)
 		return 1;
-	if (strncmp(t, "downstream/", 11) != 0)
-		return 0;
-	n = t + 11;
-	len = strlen(n);
-	return len >= 1 && len <= MANIFEST_NAME_MAX &&
-	    strspn(n, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789._-") == len && strchr("._-", n[0]) == NULL;
+	/* a downstream is named as the server names it (conf_valid_name) */
+	return strncmp(t, "downstream/", 11) == 0 &&
+	    conf_valid_name(t + 11, 0);
 }
 
 static int

@@ -514,6 +514,9 @@ check "schedules: not JSON is 400" error 400 bad_request api "$ADMIN" \
     PUT schedules/upstream -d 'every 5m'
 check "schedules: a bad target is 404" error 404 not_found api "$ADMIN" \
     PUT schedules/elsewhere -d '{"schedule": "every 5m"}'
+check "schedules: a downstream name no server can have is 404" error 404 \
+    not_found api "$ADMIN" PUT schedules/downstream/Branch-1 \
+    -d '{"schedule": "every 5m"}'
 check "schedules: a viewer cannot set one (403), nothing changes" sh -c \
     "test \"\$(curl -s -o /dev/null -w '%{http_code}' -X PUT \
         -H 'Authorization: Bearer $VIEWER' -d '{\"schedule\": \"every 5m\"}' \
